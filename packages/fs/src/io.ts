@@ -1,0 +1,87 @@
+/**
+ * Helpers over the `File` and `FileSystem` contract that every package needs.
+ */
+import { IOError } from "./errors.ts";
+import { dirname } from "./path.ts";
+import type { File, FileSystem } from "./types.ts";
+
+/**
+ * Writes all of `data` at `position`, looping over short writes. A write that makes no progress
+ * is an `IOError` (a device that accepts nothing must not spin forever).
+ */
+export async function writeAll(file: File, data: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const written = await file.write(done === 0 ? data : data.subarray(done), position + done);
+    if (written <= 0) {
+      throw new IOError("auradb/fs: write made no progress", { op: "write", path: file.path, offset: position + done });
+    }
+    done += written;
+  }
+}
+
+/** Synchronous `writeAll`. */
+export function writeAllSync(file: File, data: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < data.length) {
+    const written = file.writeSync(done === 0 ? data : data.subarray(done), position + done);
+    if (written <= 0) {
+      throw new IOError("auradb/fs: write made no progress", { op: "write", path: file.path, offset: position + done });
+    }
+    done += written;
+  }
+}
+
+/**
+ * Reads exactly `length` bytes at `position` (fewer only at the end of the file). Returns a new
+ * buffer of the bytes read.
+ */
+export async function readAt(file: File, position: number, length: number): Promise<Uint8Array> {
+  const buffer = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const read = await file.read(buffer.subarray(done), position + done);
+    if (read <= 0) break;
+    done += read;
+  }
+  return done === length ? buffer : buffer.subarray(0, done);
+}
+
+/** Synchronous `readAt`. */
+export function readAtSync(file: File, position: number, length: number): Uint8Array {
+  const buffer = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const read = file.readSync(buffer.subarray(done), position + done);
+    if (read <= 0) break;
+    done += read;
+  }
+  return done === length ? buffer : buffer.subarray(0, done);
+}
+
+/** Reads a whole file. */
+export async function readFile(fs: FileSystem, path: string): Promise<Uint8Array> {
+  const file = await fs.open(path, { readOnly: true });
+  try {
+    return await readAt(file, 0, await file.size());
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Replaces `path` with `data` atomically and durably: writes a temporary file, syncs it, renames
+ * it over `path` and syncs the directory (the order LevelDB's CURRENT update lacked).
+ */
+export async function writeFileAtomic(fs: FileSystem, path: string, data: Uint8Array): Promise<void> {
+  const temporary = `${path}.tmp`;
+  const file = await fs.open(temporary, { create: true, truncate: true });
+  try {
+    await writeAll(file, data, 0);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await fs.rename(temporary, path);
+  await fs.syncDir(dirname(path));
+}
