@@ -39,4 +39,4 @@ export {
 } from "./errors.ts";
 export type { AuraErrorOptions, FsOp } from "./errors.ts";
 export { basename, dirname, joinPath } from "./path.ts";
-export { readAt, readAtSync, readFile, writeAll, writeAllSync, writeFileAtomic } from "./io.ts";
+export { mkdirDurable, readAt, readAtSync, readFile, writeAll, writeAllSync, writeFileAtomic } from "./io.ts";

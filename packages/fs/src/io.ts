@@ -85,3 +85,21 @@ export async function writeFileAtomic(fs: FileSystem, path: string, data: Uint8A
   await fs.rename(temporary, path);
   await fs.syncDir(dirname(path));
 }
+
+/**
+ * Creates `dir` and any missing parents, and makes each new directory entry durable (fsync of
+ * each created directory's parent, top down): a crash after this resolves cannot lose the path.
+ */
+export async function mkdirDurable(fs: FileSystem, dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let path = dir; !(await fs.exists(path)); path = dirname(path)) {
+    missing.push(path);
+    if (dirname(path) === path) break;
+  }
+  if (missing.length === 0) return;
+  await fs.mkdir(dir);
+  for (const created of missing.reverse()) {
+    const parent = dirname(created);
+    if (parent !== created) await fs.syncDir(parent);
+  }
+}

@@ -9,6 +9,6 @@
 export { MemFs } from "./memfs.ts";
 export type { CrashOptions, CrashMode } from "./memfs.ts";
 export { FaultFs } from "./faultfs.ts";
-export type { FaultRule, FaultKind } from "./faultfs.ts";
+export type { FaultFsOptions, FaultKind, FaultOp, FaultRule } from "./faultfs.ts";
 export { fsConformance } from "./conformance.ts";
 export type { ConformanceOptions } from "./conformance.ts";
