@@ -340,11 +340,20 @@ export class Wal {
     for (const blocked of this.blocked.splice(0)) blocked.reject(new ClosedError("auradb/wal: closed"));
     for (const segment of this.segments) {
       if (segment.file !== null) {
-        await segment.file.close().catch(() => {});
+        const file = segment.file;
         segment.file = null;
+        try {
+          await file.close();
+        } catch (closeError) {
+          error ??= closeError; // NB: reported, but everything else is still released
+        }
       }
     }
-    await this.lock.release();
+    try {
+      await this.lock.release();
+    } catch (releaseError) {
+      error ??= releaseError;
+    }
     this.notifyReaders();
     if (error !== null) throw error;
   }
