@@ -6,20 +6,11 @@ import type { FaultRule } from "../src/faultfs.ts";
 import { MemFs } from "../src/memfs.ts";
 import { readFile, writeAll, writeAllSync } from "../src/io.ts";
 import type { File } from "../src/types.ts";
+import { failure, hex } from "./helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const text = (value: string): Uint8Array => encoder.encode(value);
-const hex = (bytes: Uint8Array): string => Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-
-async function failure(action: () => Promise<unknown> | unknown): Promise<Record<string, unknown>> {
-  try {
-    await action();
-  } catch (error) {
-    return error as Record<string, unknown>;
-  }
-  assert.fail("expected an error");
-}
 
 /** Runs `count` one-byte appends on `file`; returns which of them (1-based) failed. */
 async function failingWrites(file: File, count: number): Promise<number[]> {

@@ -5,22 +5,12 @@ import { MemFs } from "../src/memfs.ts";
 import type { CrashMode, CrashOptions } from "../src/memfs.ts";
 import { readFile, writeAll, writeFileAtomic } from "../src/io.ts";
 import type { File } from "../src/types.ts";
+import { failure, hex } from "./helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const text = (value: string): Uint8Array => encoder.encode(value);
-const hex = (bytes: Uint8Array): string => Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 const ALL_MODES: readonly CrashMode[] = ["synced-only", "process", "per-file-prefix", "global-prefix", "subset", "trash"];
-
-/** Awaits `action`, which must fail; returns the error for further checks. */
-async function failure(action: () => Promise<unknown> | unknown): Promise<Record<string, unknown>> {
-  try {
-    await action();
-  } catch (error) {
-    return error as Record<string, unknown>;
-  }
-  assert.fail("expected an error");
-}
 
 async function readText(fs: MemFs, path: string): Promise<string> {
   return decoder.decode(await readFile(fs, path));

@@ -14,6 +14,7 @@ import {
   readAt,
   ReadOnlyError,
   writeAll,
+  writeFileAtomic,
 } from "@auradb/fs";
 import { nodeFs } from "@auradb/fs/node";
 import { setInterval, clearInterval } from "node:timers";
@@ -908,13 +909,7 @@ async function cutTail(
   let backupPath: string | undefined;
   if (dropped.some((byte) => byte !== 0)) {
     backupPath = `${path}.${cut}.broken`;
-    const backup = await fs.open(backupPath, { create: true, truncate: true });
-    try {
-      await writeAll(backup, dropped, 0);
-      await backup.datasync();
-    } finally {
-      await backup.close();
-    }
+    await writeFileAtomic(fs, backupPath, dropped);
   }
   // L3: never append after a torn tail; cut it first, durably.
   await file.truncate(cut);
