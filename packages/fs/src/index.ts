@@ -39,4 +39,5 @@ export {
 } from "./errors.ts";
 export type { AuraErrorOptions, FsOp } from "./errors.ts";
 export { basename, dirname, joinPath } from "./path.ts";
+export { crc32c, maskCrc, unmaskCrc } from "./checksum.ts";
 export { mkdirDurable, readAt, readAtSync, readFile, writeAll, writeAllSync, writeFileAtomic } from "./io.ts";

@@ -3,7 +3,7 @@
  * problem). Used by tests as golden output and by `auradb dump`.
  */
 import { AuraError } from "@auradb/fs";
-import { crc32c, unmaskCrc } from "./crc.ts";
+import { crc32c, unmaskCrc } from "@auradb/fs";
 import { CHUNK_HEADER_BYTES, CHUNK_START_BYTES_MIN, decodeSegmentHeader, SEGMENT_HEADER_BYTES, segmentCrcSeed } from "./format.ts";
 import { readVarint } from "./varint.ts";
 

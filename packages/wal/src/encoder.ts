@@ -2,7 +2,7 @@
  * Encodes records into chunks (docs/format/wal.md) in a growable buffer, ready for one
  * positional write per group commit.
  */
-import { crc32c, maskCrc } from "./crc.ts";
+import { crc32c, maskCrc } from "@auradb/fs";
 import { CHUNK_HEADER_BYTES, CHUNK_START_BYTES_MIN, ChunkType, segmentCrcSeed } from "./format.ts";
 import { varintLength, writeVarint } from "./varint.ts";
 

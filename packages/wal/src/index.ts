@@ -34,3 +34,5 @@ export type {
 } from "./wal.ts";
 export type { WalRecord } from "./reader.ts";
 export { describeSegment } from "./describe.ts";
+export { LogFile } from "./logfile.ts";
+export type { LogFileContents, LogFileOptions } from "./logfile.ts";

@@ -3,7 +3,7 @@
  * a torn tail or corruption.
  */
 import { type File, readAt } from "@auradb/fs";
-import { crc32c, unmaskCrc } from "./crc.ts";
+import { crc32c, unmaskCrc } from "@auradb/fs";
 import { CHUNK_HEADER_BYTES, CHUNK_START_BYTES_MIN, CHUNK_TYPE_SKIPPABLE_BIT, ChunkType, SEGMENT_HEADER_BYTES, segmentCrcSeed } from "./format.ts";
 import { readVarint, type VarintResult } from "./varint.ts";
 

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { AuraError, ErrorCode, readFile } from "@auradb/fs";
 import { MemFs } from "@auradb/fs/testing";
 import type { RecoveryMode } from "../src/index.ts";
-import { crc32c, maskCrc } from "../src/crc.ts";
+import { crc32c, maskCrc } from "@auradb/fs";
 import { encodeSegmentHeader, SEGMENT_HEADER_BYTES, segmentCrcSeed } from "../src/format.ts";
 import { collect, DIR, equalBytes, openWal, recordBytes, replayAll } from "./helpers.ts";
 

@@ -1,5 +1,6 @@
 /**
- * CRC-32C over the `crc-32` package, plus LevelDB's checksum masking.
+ * CRC-32C (Castagnoli) over the `crc-32` package, plus LevelDB's checksum masking: the one
+ * checksum of every AuraDB file format.
  */
 import CRC32C from "crc-32/crc32c.js";
 

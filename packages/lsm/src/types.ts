@@ -1,0 +1,65 @@
+/**
+ * The shared vocabulary of `@auradb/lsm`: internal entries, their order, and the iterator
+ * contract every sorted source (memtable, data block, table, level, merge) implements.
+ *
+ * Internal order: user key ascending (bytewise), then sequence number DESCENDING (newest first),
+ * then kind descending. For one user key, the first entry an iterator meets is the newest.
+ */
+
+/**
+ * What an entry says about its key. Durable (written in WAL records and SSTables): never renumber.
+ */
+export const ValueKind = {
+  /** A tombstone: the key was deleted at this sequence. */
+  Delete: 0,
+  /** A value stored inline. */
+  Put: 1,
+  /** A value stored in the value log; the entry's value is an encoded value pointer. */
+  PutPointer: 2,
+} as const;
+export type ValueKind = (typeof ValueKind)[keyof typeof ValueKind];
+
+/** The largest sequence number (2^53 - 1): "newest possible", used by seeks for the latest value. */
+export const SEQUENCE_MAX = Number.MAX_SAFE_INTEGER;
+
+/** One version of a key. */
+export interface InternalEntry {
+  readonly key: Uint8Array;
+  readonly seq: number;
+  readonly kind: ValueKind;
+  readonly value: Uint8Array;
+}
+
+/**
+ * A cursor over internal entries in internal order. Synchronous: sources that read files do so
+ * with positional sync reads, block by block, so a lookup that hits memory or cache never
+ * allocates a Promise.
+ *
+ * Contract:
+ * - After a positioning call (`seekToFirst`, `seekToLast`, `seek`, `seekForPrev`), `valid()`
+ *   says whether the cursor is on an entry. `key()`, `seq()`, `kind()`, `value()` may only be
+ *   called while valid. The returned arrays may be views into internal buffers: valid until the
+ *   cursor moves (copy to keep).
+ * - `seek(target, seq)` positions at the first entry >= (target, seq) in internal order: the
+ *   first entry whose key is > target, or whose key equals target with sequence <= seq.
+ *   `seq` defaults to SEQUENCE_MAX (the newest version of `target` or the first key after it).
+ * - `seekForPrev(target)` positions at the last entry whose user key is <= target (that key's
+ *   OLDEST version, as internal order puts it last).
+ * - `next()`/`prev()` move one entry in internal order; REQUIRES valid().
+ * - Errors (corruption, I/O) are thrown from the call that hit them as `AuraError`s.
+ * - `close()` releases what the cursor pins (blocks, table handles); a closed cursor is invalid.
+ */
+export interface InternalIterator {
+  valid(): boolean;
+  key(): Uint8Array;
+  seq(): number;
+  kind(): ValueKind;
+  value(): Uint8Array;
+  seekToFirst(): void;
+  seekToLast(): void;
+  seek(target: Uint8Array, seq?: number): void;
+  seekForPrev(target: Uint8Array): void;
+  next(): void;
+  prev(): void;
+  close(): void;
+}
