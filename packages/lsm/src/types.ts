@@ -63,3 +63,45 @@ export interface InternalIterator {
   prev(): void;
   close(): void;
 }
+
+/** What the version set knows of one table (from its properties and the manifest). */
+export interface TableMeta {
+  readonly fileNumber: number;
+  readonly fileBytes: number;
+  /** The first entry of the table, in internal order. */
+  readonly smallestKey: Uint8Array;
+  readonly smallestSeq: number;
+  /** The last entry of the table, in internal order. */
+  readonly largestKey: Uint8Array;
+  readonly largestSeq: number;
+  readonly entryCount: number;
+  /** Tombstones among the entries. */
+  readonly deleteCount: number;
+  /** Lowest and highest sequence numbers of any entry. */
+  readonly minSeq: number;
+  readonly maxSeq: number;
+}
+
+/** The tree as a compaction policy sees it: plain data. */
+export interface LsmShape {
+  /** levels[0] is L0 (newest table first, tables may overlap); deeper levels are sorted and disjoint. */
+  readonly levels: readonly (readonly TableMeta[])[];
+  /** File numbers currently being compacted (a policy must not pick them again). */
+  readonly busy: ReadonlySet<number>;
+}
+
+/** One compaction to run: merge `inputs` (from `level`) with `overlapping` (from `outputLevel`). */
+export interface CompactionPlan {
+  readonly level: number;
+  readonly inputs: readonly TableMeta[];
+  readonly outputLevel: number;
+  readonly overlapping: readonly TableMeta[];
+  /** Why the policy chose it, for logs and stats. */
+  readonly reason: string;
+}
+
+/** Decides what to compact next; never does I/O (ARCHITECTURE: decisions apart from execution). */
+export interface CompactionPolicy {
+  readonly name: string;
+  pick(shape: LsmShape): CompactionPlan | null;
+}

@@ -5,7 +5,7 @@
 import { AuraError } from "@auradb/fs";
 import { crc32c, unmaskCrc } from "@auradb/fs";
 import { CHUNK_HEADER_BYTES, CHUNK_START_BYTES_MIN, decodeSegmentHeader, SEGMENT_HEADER_BYTES, segmentCrcSeed } from "./format.ts";
-import { readVarint } from "./varint.ts";
+import { readVarint } from "@auradb/fs";
 
 const TYPE_NAMES: Record<number, string> = { 1: "FULL", 2: "FIRST", 3: "MIDDLE", 4: "LAST" };
 

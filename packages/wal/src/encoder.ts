@@ -4,7 +4,7 @@
  */
 import { crc32c, maskCrc } from "@auradb/fs";
 import { CHUNK_HEADER_BYTES, CHUNK_START_BYTES_MIN, ChunkType, segmentCrcSeed } from "./format.ts";
-import { varintLength, writeVarint } from "./varint.ts";
+import { varintLength, writeVarint } from "@auradb/fs";
 
 /**
  * The bytes of one segment that are encoded but not yet written. `startOffset` is where

@@ -5,7 +5,7 @@
 import { type File, readAt } from "@auradb/fs";
 import { crc32c, unmaskCrc } from "@auradb/fs";
 import { CHUNK_HEADER_BYTES, CHUNK_START_BYTES_MIN, CHUNK_TYPE_SKIPPABLE_BIT, ChunkType, SEGMENT_HEADER_BYTES, segmentCrcSeed } from "./format.ts";
-import { readVarint, type VarintResult } from "./varint.ts";
+import { readVarint, type VarintResult } from "@auradb/fs";
 
 /** A record read back from the log. `data` is the caller's to keep. */
 export interface WalRecord {

@@ -1,5 +1,6 @@
 /**
- * Unsigned LEB128 varints for safe integers (up to 2^53 - 1, at most 8 bytes).
+ * Unsigned LEB128 varints for safe integers (up to 2^53 - 1, at most 8 bytes): the length and
+ * count encoding of every AuraDB format.
  */
 
 /** Bytes `value` takes as a varint. */

@@ -1,0 +1,128 @@
+/**
+ * Version edits: the records of the MANIFEST (docs/format/manifest.md).
+ *
+ * edit := version(u8 = 1) field*
+ * field := tag(varint) payload
+ * Tags below 64 are required: a reader that does not know one refuses the manifest. Tags from 64
+ * up are safe to ignore: their payload is length-prefixed so an older reader skips them.
+ */
+import { CorruptionError, readVarint, type VarintResult, varintLength, writeVarint } from "@auradb/fs";
+import type { TableMeta } from "../types.ts";
+
+export const EDIT_FORMAT_VERSION = 1;
+
+/** Field tags. Written to disk: never renumber; retired numbers stay reserved. */
+export const EditTag = {
+  LogLsn: 1,
+  NextFileNumber: 2,
+  LastSequence: 3,
+  DeletedTable: 4,
+  AddedTable: 5,
+} as const;
+export const SAFE_TO_IGNORE_TAG_MIN = 64;
+
+/** One change to the set of live tables and counters. */
+export interface VersionEdit {
+  /** WAL records below this LSN are in tables: replay starts here. */
+  logLsn?: number;
+  nextFileNumber?: number;
+  lastSequence?: number;
+  deletedTables?: { level: number; fileNumber: number }[];
+  addedTables?: { level: number; table: TableMeta }[];
+}
+
+const LEVEL_MAX = 64;
+
+export function encodeEdit(edit: VersionEdit): Uint8Array {
+  const parts: (number | Uint8Array)[] = [];
+  const number = (tag: number, value: number) => parts.push(tag, value);
+  if (edit.logLsn !== undefined) number(EditTag.LogLsn, edit.logLsn);
+  if (edit.nextFileNumber !== undefined) number(EditTag.NextFileNumber, edit.nextFileNumber);
+  if (edit.lastSequence !== undefined) number(EditTag.LastSequence, edit.lastSequence);
+  for (const deleted of edit.deletedTables ?? []) parts.push(EditTag.DeletedTable, deleted.level, deleted.fileNumber);
+  for (const { level, table } of edit.addedTables ?? []) {
+    parts.push(EditTag.AddedTable, level, table.fileNumber, table.fileBytes, table.entryCount, table.deleteCount, table.minSeq, table.maxSeq);
+    parts.push(table.smallestKey.length, table.smallestKey, table.smallestSeq, table.largestKey.length, table.largestKey, table.largestSeq);
+  }
+  let bytes = 1;
+  for (const part of parts) bytes += typeof part === "number" ? varintLength(part) : part.length;
+  const out = new Uint8Array(bytes);
+  out[0] = EDIT_FORMAT_VERSION;
+  let offset = 1;
+  for (const part of parts) {
+    if (typeof part === "number") offset = writeVarint(out, offset, part);
+    else {
+      out.set(part, offset);
+      offset += part.length;
+    }
+  }
+  return out;
+}
+
+/** Decodes an edit; any malformed byte is a `CorruptionError` naming `path`. */
+export function decodeEdit(bytes: Uint8Array, path: string): VersionEdit {
+  const fail = (what: string): never => {
+    throw new CorruptionError(`auradb/lsm: manifest edit: ${what}`, { path });
+  };
+  if (bytes.length === 0) fail("empty");
+  if (bytes[0] !== EDIT_FORMAT_VERSION) fail(`unsupported edit version ${bytes[0]}`);
+  const varint: VarintResult = { value: 0, next: 0 };
+  let offset = 1;
+  const read = (): number => {
+    readVarint(bytes, offset, bytes.length, varint);
+    if (varint.next < 0) fail("truncated number");
+    offset = varint.next;
+    return varint.value;
+  };
+  const readBytes = (): Uint8Array => {
+    const length = read();
+    if (length > bytes.length - offset) fail("length past the end");
+    const out = bytes.slice(offset, offset + length);
+    offset += length;
+    return out;
+  };
+  const readLevel = (): number => {
+    const level = read();
+    if (level >= LEVEL_MAX) fail(`level ${level} out of range`);
+    return level;
+  };
+  const edit: VersionEdit = {};
+  while (offset < bytes.length) {
+    const tag = read();
+    switch (tag) {
+      case EditTag.LogLsn:
+        edit.logLsn = read();
+        break;
+      case EditTag.NextFileNumber:
+        edit.nextFileNumber = read();
+        break;
+      case EditTag.LastSequence:
+        edit.lastSequence = read();
+        break;
+      case EditTag.DeletedTable:
+        (edit.deletedTables ??= []).push({ level: readLevel(), fileNumber: read() });
+        break;
+      case EditTag.AddedTable: {
+        const level = readLevel();
+        const table: TableMeta = {
+          fileNumber: read(),
+          fileBytes: read(),
+          entryCount: read(),
+          deleteCount: read(),
+          minSeq: read(),
+          maxSeq: read(),
+          smallestKey: readBytes(),
+          smallestSeq: read(),
+          largestKey: readBytes(),
+          largestSeq: read(),
+        };
+        (edit.addedTables ??= []).push({ level, table });
+        break;
+      }
+      default:
+        if (tag < SAFE_TO_IGNORE_TAG_MIN) fail(`unknown required tag ${tag}`);
+        readBytes(); // a newer writer's optional field
+    }
+  }
+  return edit;
+}
