@@ -6,7 +6,8 @@
  *   node_modules/.bin/bun bench/wal.ts
  *   node_modules/.bin/deno run -A bench/wal.ts
  *
- * Sections (each repeated `--reps` times; every figure printed is the median):
+ * Sections (each repeated `--reps` times; every figure printed is the median; ratios are taken
+ * per repetition, then their median):
  * 1. `append`: throughput with sync policy 'none' (acknowledged once written to the OS), for
  *    100 B and 4 KiB records, `--append-bytes` of payload (256 MiB; 64 MiB with --quick), issued
  *    three ways: `appendBatch` of `--batch` records awaited one at a time, the same with
@@ -28,8 +29,9 @@
  * NB: the files were just written, so reads come from the page cache: `replay` and `open`
  * measure the CPU cost of reading, parsing and checking, not the disk.
  *
- * Temporary files go under `os.tmpdir()` (or `--dir`) and are removed as soon as each
- * measurement is done, and at the end. See bench/README.md.
+ * The log uses `@auradb/fs/node` (the default of `Wal.open`) through a thin wrapper that counts
+ * and times its `write` and `datasync` calls. Temporary files go under `os.tmpdir()` (or `--dir`)
+ * and are removed as soon as each measurement is done, and at the end. See bench/README.md.
  */
 import * as fsSync from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -63,6 +65,9 @@ function openLogPayload(recordBytes: number): number {
 }
 
 // --- options ---
+
+/** A bad command line: printed without a stack. */
+class UsageError extends Error {}
 
 interface Options {
   reps: number;
@@ -99,16 +104,16 @@ SIZE is bytes, or a number with K, M or G (binary: 1M = 1 MiB).`;
 
 function parseSize(text: string, flag: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?$/i.exec(text.trim());
-  if (match === null) throw new Error(`bench/wal: ${flag}: not a size: ${text}`);
+  if (match === null) throw new UsageError(`bench/wal: ${flag}: not a size: ${text}`);
   const unit = { "": 1, k: KIB, m: MIB, g: GIB }[match[2]!.toLowerCase() as "" | "k" | "m" | "g"];
   const bytes = Math.round(Number(match[1]) * unit);
-  if (!(bytes > 0)) throw new Error(`bench/wal: ${flag}: must be positive`);
+  if (!(bytes > 0)) throw new UsageError(`bench/wal: ${flag}: must be positive`);
   return bytes;
 }
 
 function parsePositive(text: string | undefined, flag: string): number {
   const value = Number(text);
-  if (text === undefined || !Number.isFinite(value) || value <= 0) throw new Error(`bench/wal: ${flag} takes a positive number`);
+  if (text === undefined || !Number.isFinite(value) || value <= 0) throw new UsageError(`bench/wal: ${flag} takes a positive number`);
   return value;
 }
 
@@ -128,16 +133,16 @@ function parseOptions(argv: readonly string[]): Options {
     const equals = argument.indexOf("=");
     const name = equals > 0 ? argument.slice(0, equals) : argument;
     const known = ["--reps", "--append-bytes", "--duration", "--replay-bytes", "--replay-small-bytes", "--batch", "--pipeline", "--only", "--dir"];
-    if (!known.includes(name)) throw new Error(`bench/wal: unknown argument ${argument}\n\n${USAGE}`);
+    if (!known.includes(name)) throw new UsageError(`bench/wal: unknown argument ${argument}\n\n${USAGE}`);
     const value = equals > 0 ? argument.slice(equals + 1) : argv[++index];
-    if (value === undefined) throw new Error(`bench/wal: ${name} takes a value`);
+    if (value === undefined) throw new UsageError(`bench/wal: ${name} takes a value`);
     values.set(name, value);
   }
   const quick = flags.has("--quick");
   const replayBytes = values.has("--replay-bytes") ? parseSize(values.get("--replay-bytes")!, "--replay-bytes") : quick ? 128 * MIB : GIB;
   const sections = new Set<Section>();
   for (const name of (values.get("--only") ?? SECTIONS.join(",")).split(",")) {
-    if (!SECTIONS.includes(name as Section)) throw new Error(`bench/wal: --only: unknown section ${name}`);
+    if (!SECTIONS.includes(name as Section)) throw new UsageError(`bench/wal: --only: unknown section ${name}`);
     sections.add(name as Section);
   }
   return {
@@ -502,7 +507,7 @@ interface AppendRow {
   records: number;
   mibPerSecond: number;
   recordsPerSecond: number;
-  /** WAL MiB/s ÷ raw MiB/s (both medians), for the WAL methods. */
+  /** WAL MiB/s ÷ raw MiB/s, paired per repetition, median; for the WAL methods. */
   ratioToRawPerRecord: number | null;
   ratioToRaw1Mib: number | null;
   datasyncs: number;
@@ -540,8 +545,12 @@ async function benchAppend(root: string, options: Options): Promise<AppendRow[]>
       }
     }
     const medianMs = (method: AppendMethod) => median(samples.get(method)!.map((sample) => sample.ms));
-    const rawPerRecord = mibPerSecond(payloadBytes, medianMs("raw-per-record"));
-    const raw1Mib = mibPerSecond(payloadBytes, medianMs("raw-1mib"));
+    // Ratios are paired per repetition (same payload: speed ratio = inverse time ratio), then the
+    // median is taken: on a noisy machine this cancels drifts that hit both runs of a repetition.
+    const pairedRatio = (method: AppendMethod, raw: AppendMethod) => {
+      const rawSamples = samples.get(raw)!;
+      return median(samples.get(method)!.map((sample, rep) => rawSamples[rep]!.ms / sample.ms));
+    };
     for (const method of methods) {
       const list = samples.get(method)!;
       const ms = medianMs(method);
@@ -555,8 +564,8 @@ async function benchAppend(root: string, options: Options): Promise<AppendRow[]>
         records: count,
         mibPerSecond: speed,
         recordsPerSecond: perSecond(count, ms),
-        ratioToRawPerRecord: isWal ? speed / rawPerRecord : null,
-        ratioToRaw1Mib: isWal ? speed / raw1Mib : null,
+        ratioToRawPerRecord: isWal ? pairedRatio(method, "raw-per-record") : null,
+        ratioToRaw1Mib: isWal ? pairedRatio(method, "raw-1mib") : null,
         datasyncs: median(list.map((sample) => sample.datasyncs)),
         datasyncMs: median(list.map((sample) => sample.datasyncMs)),
         writes: median(list.map((sample) => sample.writes)),
@@ -644,9 +653,9 @@ interface DurableRow {
 
 interface DurableResult {
   rows: DurableRow[];
-  /** 64 writers' records/s ÷ 1 writer's (medians). */
+  /** 64 writers' records/s ÷ 1 writer's (paired per repetition, median). */
   concurrencyGain: number;
-  /** 1 writer's records/s ÷ the device's fdatasyncs/s. */
+  /** 1 writer's records/s ÷ the device's fdatasyncs/s (paired per repetition, median). */
   singleWriterToDevice: number;
 }
 
@@ -683,10 +692,11 @@ async function benchDurable(root: string, options: Options): Promise<DurableResu
     };
   });
   const [device, single, many] = rows as [DurableRow, DurableRow, DurableRow];
+  const rate = (sample: DurableSample) => sample.records / sample.ms;
   return {
     rows,
-    concurrencyGain: many.recordsPerSecond / single.recordsPerSecond,
-    singleWriterToDevice: single.recordsPerSecond / device.datasyncsPerSecond,
+    concurrencyGain: median(many.samples.map((sample, rep) => rate(sample) / rate(single.samples[rep]!))),
+    singleWriterToDevice: median(single.samples.map((sample, rep) => rate(sample) / (device.samples[rep]!.datasyncs / device.samples[rep]!.ms))),
   };
 }
 
@@ -863,16 +873,18 @@ function printAppend(rows: readonly AppendRow[], options: Options): void {
     ),
   );
   console.log(
-    "\nMiB/s of payload (framing excluded). % columns: the WAL's MiB/s over the raw loop's, same record size " +
+    "\nMiB/s of payload (framing excluded). % columns: the WAL's MiB/s over the raw loop's, same record size, " +
+      "paired per repetition (median) " +
       "(target: >= 80 % of the raw loop). ms: the run's median time. writes / in write ms: the WAL's `File.write` " +
-      "calls and the time from each call to its completion (summed; thread-pool pwrite as seen from JS). " +
+      "calls and the time from each call to its completion (summed; thread-pool pwrite as seen from JS, so with " +
+      "batches in flight it includes the event-loop delay while the next group is encoded). " +
       "fdatasyncs / in fdatasync ms: the same for fdatasync (under 'none' only segment rolls sync: the full 64 MiB " +
       "segment, then the new segment's header). `wal.close()` afterwards is not timed here (`closeMs` in --json).",
   );
 }
 
 function printDurable(result: DurableResult, options: Options): void {
-  console.log(`\n### Durable appends, sync 'always', ${DURABLE_RECORD_BYTES} B records (${(options.durationMs / 1000).toFixed(0)} s per run)\n`);
+  console.log(`\n### Durable appends, sync 'always', ${DURABLE_RECORD_BYTES} B records (${options.durationMs / 1000} s per run)\n`);
   console.log(
     table(
       ["workload", "records/s", "fdatasyncs/s", "records per fdatasync", "mean fdatasync ms"],
@@ -888,7 +900,8 @@ function printDurable(result: DurableResult, options: Options): void {
   );
   console.log(
     `\n${DURABLE_WRITERS} writers ÷ 1 writer: **${result.concurrencyGain.toFixed(1)}×** records/s (target >= 20×). ` +
-      `1 writer ÷ device fdatasync rate: ${percent(result.singleWriterToDevice)}.`,
+      `1 writer ÷ device fdatasync rate: ${percent(result.singleWriterToDevice)}. Both paired per repetition (median). ` +
+      "WAL fdatasync latency is timed from JS (thread pool included); the device loop's is fdatasyncSync's.",
   );
 }
 
@@ -948,7 +961,7 @@ async function main(): Promise<void> {
   const peak = Math.max(appendPeak, replayPeak, openPeak) + 16 * MIB;
   const free = freeBytes(options.dir);
   if (free !== undefined && free < peak + GIB) {
-    throw new Error(`bench/wal: ${options.dir} has ${mib(free)} free; this run needs ${mib(peak)} plus 1 GiB of margin (use --quick or smaller sizes)`);
+    throw new UsageError(`bench/wal: ${options.dir} has ${mib(free)} free; this run needs ${mib(peak)} plus 1 GiB of margin (use --quick or smaller sizes)`);
   }
   const root = await mkdtemp(join(options.dir, "auradb-bench-wal-"));
   const cleanup = () => fsSync.rmSync(root, { recursive: true, force: true });
@@ -1018,4 +1031,10 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  console.error(error.message);
+  process.exitCode = 2;
+}

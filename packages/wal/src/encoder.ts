@@ -110,8 +110,9 @@ export class ChunkEncoder {
     this.length = 0;
     const next = this.spare;
     this.spare = this.buffer;
-    // NB: a buffer grown for one huge record is not kept forever (bounded memory).
-    this.buffer = next.length > 8 * 1024 * 1024 ? new Uint8Array(64 * 1024) : next;
+    // NB: a buffer grown for one huge group is not kept forever (bounded memory), but buffers
+    // of ordinary large groups are: regrowing them each time cost a third of a 4 KiB append run.
+    this.buffer = next.length > 64 * 1024 * 1024 ? new Uint8Array(64 * 1024) : next;
     return bytes;
   }
 

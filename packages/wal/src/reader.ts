@@ -7,7 +7,11 @@ import { crc32c, unmaskCrc } from "@auradb/fs";
 import { CHUNK_HEADER_BYTES, CHUNK_START_BYTES_MIN, CHUNK_TYPE_SKIPPABLE_BIT, ChunkType, SEGMENT_HEADER_BYTES, segmentCrcSeed } from "./format.ts";
 import { readVarint, type VarintResult } from "@auradb/fs";
 
-/** A record read back from the log. `data` is the caller's to keep. */
+/**
+ * A record read back from the log. `data` is the caller's (the log never writes to it again);
+ * NB: to avoid a copy per record it is a view into the read buffer it came in (up to 1 MiB,
+ * shared with its neighbours): `slice()` a record you keep for long if memory matters.
+ */
 export interface WalRecord {
   readonly lsn: number;
   readonly data: Uint8Array;
@@ -94,10 +98,12 @@ export class SegmentParser {
   /**
    * Parses the bytes `window` (which hold the segment from `windowOffset`) up to segment offset
    * `limit`, pushing complete records onto `out`. Returns null when it reached `limit` or the end
-   * of the window, or the first invalid chunk (then `position` stays at that chunk).
-   * REQUIRES: `windowOffset <= position`, and the window ends at a block boundary or at `limit`.
+   * of the window, or the first invalid chunk (then `position` stays at that chunk). With `out`
+   * null, records are checked and counted (`expectedLsn` advances) but not built.
+   * REQUIRES: `windowOffset <= position`, the window ends at a block boundary or at `limit`, and
+   * the window's bytes are never modified afterwards (records are views into them).
    */
-  parse(window: Uint8Array, windowOffset: number, limit: number, out: WalRecord[]): InvalidChunk | null {
+  parse(window: Uint8Array, windowOffset: number, limit: number, out: WalRecord[] | null): InvalidChunk | null {
     const blockBytes = this.blockBytes;
     const end = Math.min(limit, windowOffset + window.length);
     let position = this.position;
@@ -138,13 +144,13 @@ export class SegmentParser {
         if (this.lsnMayJump ? lsn < this.expectedLsn : lsn !== this.expectedLsn) return this.invalid(position, "lsn", chunkEnd);
         const payload = window.subarray(varint.next, bodyAt + bodyBytes);
         if (type === ChunkType.Full) {
-          out.push({ lsn, data: payload.slice() });
+          out?.push({ lsn, data: payload });
           this.expectedLsn = lsn + 1;
           this.lsnMayJump = false;
         } else {
           this.recordStart = position;
           this.recordLsn = lsn;
-          this.parts = [payload.slice()];
+          this.parts = out === null ? [] : [payload];
           this.partsBytes = payload.length;
         }
       } else if (type === ChunkType.Middle || type === ChunkType.Last) {
@@ -152,9 +158,9 @@ export class SegmentParser {
         const payload = window.subarray(bodyAt, bodyAt + bodyBytes);
         this.partsBytes += payload.length;
         if (this.partsBytes > this.recordBytesMax) return this.invalid(position, "record-too-large", chunkEnd);
-        this.parts.push(payload.slice());
+        if (out !== null) this.parts.push(payload);
         if (type === ChunkType.Last) {
-          out.push({ lsn: this.recordLsn, data: concat(this.parts, this.partsBytes) });
+          out?.push({ lsn: this.recordLsn, data: concat(this.parts, this.partsBytes) });
           this.expectedLsn = this.recordLsn + 1;
           this.lsnMayJump = false;
           this.dropPartialRecord();
@@ -197,7 +203,7 @@ export interface WindowResult {
  * towards `limit`. Reaching `limit` (or the end of the file) in the middle of a record is
  * reported as an invalid "truncated" chunk at the record's start.
  */
-export async function readWindow(file: File, parser: SegmentParser, limit: number): Promise<WindowResult> {
+export async function readWindow(file: File, parser: SegmentParser, limit: number, collect = true): Promise<WindowResult> {
   const records: WalRecord[] = [];
   if (parser.position >= limit) {
     return { records, invalid: parser.inRecord ? truncatedAt(parser) : null, done: true };
@@ -207,7 +213,7 @@ export async function readWindow(file: File, parser: SegmentParser, limit: numbe
   const length = Math.min(parser.blockBytes * READ_WINDOW_BLOCKS, limit - windowOffset);
   const window = await readAt(file, windowOffset, length);
   const windowLimit = Math.min(limit, windowOffset + window.length);
-  const invalid = parser.parse(window, windowOffset, windowLimit, records);
+  const invalid = parser.parse(window, windowOffset, windowLimit, collect ? records : null);
   if (invalid !== null) return { records, invalid, done: true };
   if (window.length < length) {
     // The file ends before `limit`: whatever should follow is missing.

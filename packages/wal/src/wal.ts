@@ -148,6 +148,12 @@ interface BlockedAppend {
 
 const MIB = 1024 * 1024;
 const LOCK_NAME = "LOCK";
+/**
+ * Unsynced bytes after which a background fdatasync starts (RocksDB's `wal_bytes_per_sync`): the
+ * sync a segment roll requires (L1) then finds little left to write, instead of stalling appends
+ * for the whole segment (measured: ~45 % of a 4 KiB append run was spent in roll syncs).
+ */
+const BACKGROUND_SYNC_BYTES = 8 * MIB;
 
 /**
  * A segmented write-ahead log of opaque records, numbered by LSN from 1.
@@ -185,6 +191,7 @@ export class Wal {
   private failure: unknown = null;
   private closed = false;
   private timer: ReturnType<typeof setInterval> | null = null;
+  private backgroundSync: Promise<void> | null = null;
   private changed: { promise: Promise<void>; resolve: () => void };
 
   private constructor(init: {
@@ -331,6 +338,7 @@ export class Wal {
         });
       }
       if (this.flushing !== null) await this.flushing;
+      if (this.backgroundSync !== null) await this.backgroundSync;
       const active = this.segments[this.segments.length - 1];
       if (this.failure === null && active !== undefined && active.file !== null && active.syncedOffset < active.writtenOffset) {
         await active.file.datasync();
@@ -512,6 +520,7 @@ export class Wal {
         }
         if (index < queue.length - 1) {
           // L1: a segment is complete and durable before anything is written to the next one.
+          if (this.backgroundSync !== null) await this.backgroundSync;
           await segment.file!.datasync();
           segment.syncedOffset = segment.writtenOffset;
           segment.visibleOffset = segment.writtenOffset;
@@ -525,7 +534,11 @@ export class Wal {
       if (needSync && active.syncedOffset < active.writtenOffset) {
         await active.file!.datasync();
         active.syncedOffset = active.writtenOffset;
+      } else if (!needSync) {
+        this.syncInBackground(active);
       }
+      // NB: a failed background sync means bytes may be gone whatever later syncs say.
+      if (this.failure !== null) throw this.failure;
       active.visibleOffset = active.writtenOffset;
     } catch (error) {
       this.failure = error;
@@ -535,6 +548,25 @@ export class Wal {
     }
     for (const waiter of waiters) waiter.resolve();
     this.notifyReaders();
+  }
+
+  private syncInBackground(segment: Segment): void {
+    if (this.backgroundSync !== null || segment.writtenOffset - segment.syncedOffset < BACKGROUND_SYNC_BYTES) return;
+    const file = segment.file!;
+    const target = segment.writtenOffset;
+    this.backgroundSync = file
+      .datasync()
+      .then(
+        () => {
+          if (segment.syncedOffset < target) segment.syncedOffset = target;
+        },
+        (error: unknown) => {
+          this.failure ??= error;
+        },
+      )
+      .finally(() => {
+        this.backgroundSync = null;
+      });
   }
 
   /** Creates a segment's file with its header durable (file and directory entry). */
@@ -780,8 +812,9 @@ async function recover(
       const parser = new SegmentParser({ segmentId: entry.id, firstLsn: header.firstLsn, blockBytes: header.blockBytes, recordBytesMax });
       let stop = false;
       for (;;) {
-        const window = await readWindow(file, parser, fileBytes);
-        if (window.records.length > 0) nextLsn = window.records[window.records.length - 1]!.lsn + 1;
+        // Check-only: recovery needs the last LSN and the first damage, not the records.
+        const window = await readWindow(file, parser, fileBytes, false);
+        if (parser.expectedLsn > nextLsn) nextLsn = parser.expectedLsn;
         const invalid = window.invalid;
         if (invalid === null) {
           if (window.done) break;
@@ -879,7 +912,7 @@ async function lastLsnOf(fs: FileSystem, segment: Segment, recordBytesMax: numbe
     const parser = new SegmentParser({ segmentId: segment.id, firstLsn: segment.firstLsn, blockBytes: segment.blockBytes, recordBytesMax });
     const fileBytes = await file.size();
     for (;;) {
-      const window = await readWindow(file, parser, fileBytes);
+      const window = await readWindow(file, parser, fileBytes, false);
       if (window.invalid !== null) {
         if (mode !== "skip-corrupt") {
           throw new CorruptionError(`auradb/wal: invalid chunk (${window.invalid.reason})`, { path: segment.path, offset: window.invalid.chunkOffset });

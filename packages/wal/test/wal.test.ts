@@ -219,3 +219,34 @@ describe("sync policies", () => {
     assert.equal((await replayAll(fs)).records.length, 500);
   });
 });
+
+describe("background sync of large unsynced regions", () => {
+  it("'none' appends past 8 MiB get synced in the background; a failure there stops the log", async () => {
+    const fs = new MemFs();
+    const fault = new FaultFs(fs, { seed: 2 });
+    const wal = await openWal(fault, { sync: "none" });
+    const before = fault.opCount("datasync");
+    for (let index = 0; index < 40; index++) await wal.appendBatch(Array.from({ length: 64 }, (_, slot) => recordBytes(index * 64 + slot, 4000)));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(fault.opCount("datasync") > before, "a background datasync ran");
+    const image = fs.crash({ mode: "synced-only", seed: 2 });
+    await wal.close().catch(() => {});
+    const { records } = await replayAll(image);
+    assert.ok(records.length >= 1000, `a synced prefix survived a power cut without any explicit sync: ${records.length}`);
+
+    const fs2 = new MemFs();
+    const fault2 = new FaultFs(fs2, { seed: 3 });
+    const wal2 = await openWal(fault2, { sync: "none" });
+    fault2.addRule({ kind: "fsync-fail", ops: ["datasync"], after: 0 });
+    let refused = false;
+    for (let index = 0; index < 60 && !refused; index++) {
+      await wal2.appendBatch(Array.from({ length: 64 }, (_, slot) => recordBytes(slot, 4000))).catch((error: unknown) => {
+        assert.ok(AuraError.isInstance(error), String(error));
+        refused = true;
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.ok(refused, "appends are refused after a background sync failed");
+    await wal2.close().catch(() => {});
+  });
+});
