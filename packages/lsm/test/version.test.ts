@@ -106,14 +106,14 @@ describe("VersionSet", () => {
     const current = await readFile(fs, "/db/CURRENT");
     const isCorruption = (error: unknown) => AuraError.isInstance(error) && error.code === ErrorCode.Corruption;
     fs.tamper("/db/CURRENT", (content) => {
-      content[content.length - 2] ^= 1;
+      content[content.length - 2]! ^= 1;
       return content;
     });
     await assert.rejects(VersionSet.open(fs, "/db"), isCorruption);
     fs.tamper("/db/CURRENT", () => current);
     const manifest = (await fs.list("/db")).find((name) => name.startsWith("MANIFEST-"))!;
     fs.tamper(`/db/${manifest}`, (content) => {
-      content[40] ^= 0x20;
+      content[40]! ^= 0x20;
       return content;
     });
     await assert.rejects(VersionSet.open(fs, "/db"), isCorruption);
