@@ -1,0 +1,948 @@
+/**
+ * The AuraDB engine: write path, read path, background flush and compaction, recovery.
+ * Design: docs/rfcs/20261124_engine.md.
+ */
+import {
+  AuraError,
+  ClosedError,
+  CorruptionError,
+  type File,
+  type FileSystem,
+  type FsLock,
+  InvalidArgumentError,
+  joinPath,
+  mkdirDurable,
+  NotFoundError,
+  ReadOnlyError,
+} from "@auradb/fs";
+import { nodeFs } from "@auradb/fs/node";
+import {
+  BlockCache,
+  CompactionIterator,
+  compareBytes,
+  FileKind,
+  type InternalIterator,
+  LeveledPolicy,
+  LevelIterator,
+  LOCK_FILE,
+  Memtable,
+  MergingIterator,
+  parseFileName,
+  TableBuilder,
+  type TableMeta,
+  tableFileName,
+  TableReader,
+  UserIterator,
+  ValueKind,
+  type Version,
+  VersionSet,
+  WAL_DIRECTORY,
+} from "@auradb/lsm";
+import { Wal } from "@auradb/wal";
+import { setImmediate } from "node:timers";
+import { decodeBatch, encodeBatch, type Operation } from "./codec.ts";
+import { type AuraDBOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
+
+/** A key or value as the API accepts it: bytes, or a string (UTF-8 encoded). */
+export type Bytes = Uint8Array | string;
+
+/** One operation of `batch`. */
+export type BatchOperation = { type: "put"; key: Bytes; value: Bytes } | { type: "del"; key: Bytes };
+
+export interface WriteOptions {
+  /**
+   * `true`: wait for fdatasync before resolving (survives power loss). Otherwise the database's
+   * `sync` policy applies (under `'always'` every write is synced).
+   */
+  readonly sync?: boolean;
+}
+
+export interface ReadOptions {
+  /** Read as of this snapshot. */
+  readonly snapshot?: Snapshot;
+}
+
+export interface RangeOptions extends ReadOptions {
+  readonly gt?: Bytes;
+  readonly gte?: Bytes;
+  readonly lt?: Bytes;
+  readonly lte?: Bytes;
+  readonly reverse?: boolean;
+  /** At most this many entries (-1 or undefined: no limit). */
+  readonly limit?: number;
+}
+
+/** What `stats()` reports. */
+export interface DbStats {
+  readonly levels: { level: number; files: number; bytes: number }[];
+  readonly memtableBytes: number;
+  readonly immutableMemtables: number;
+  readonly sequence: number;
+  /** Bytes the user handed in (keys + values). */
+  readonly userBytesWritten: number;
+  readonly walBytesWritten: number;
+  readonly flushBytesWritten: number;
+  readonly compactionBytesRead: number;
+  readonly compactionBytesWritten: number;
+  /** (WAL + flush + compaction bytes) / user bytes. */
+  readonly writeAmplification: number;
+  readonly flushes: number;
+  readonly compactions: number;
+  readonly cache: { hits: number; misses: number; bytes: number; capacityBytes: number; hitRate: number };
+  readonly bloom: { checks: number; useful: number; falsePositives: number };
+  readonly stallMs: number;
+  readonly backgroundError: string | null;
+}
+
+const encoder = new TextEncoder();
+const SYNC = { sync: true } as const;
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+function toBytes(value: Bytes, what: string): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value === "string") return encoder.encode(value);
+  throw new InvalidArgumentError(`auradb: ${what} must be a Uint8Array or a string`);
+}
+
+interface OpenTable {
+  readonly file: File;
+  readonly reader: TableReader;
+}
+
+interface FrozenMemtable {
+  readonly memtable: Memtable;
+  /** LSN of the last WAL record applied to it. */
+  readonly lastLsn: number;
+}
+
+/** A consistent view of the database, until released. */
+export class Snapshot {
+  /** Reads see every write with a sequence number up to this. */
+  readonly seq: number;
+  private readonly db: AuraDB;
+  private released = false;
+
+  /** @internal Created by `db.snapshot()`. */
+  constructor(db: AuraDB, seq: number) {
+    this.db = db;
+    this.seq = seq;
+  }
+
+  get(key: Bytes): Promise<Uint8Array | undefined> {
+    return this.db.get(key, { snapshot: this });
+  }
+
+  getSync(key: Bytes): Uint8Array | undefined {
+    return this.db.getSync(key, { snapshot: this });
+  }
+
+  iterator(options: Omit<RangeOptions, "snapshot"> = {}): DbIterator {
+    return this.db.iterator({ ...options, snapshot: this });
+  }
+
+  get isReleased(): boolean {
+    return this.released;
+  }
+
+  /** Lets compaction drop the versions this snapshot kept. A second call is a no-op. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.db._releaseSnapshot(this);
+  }
+}
+
+/**
+ * An iterator over `[key, value]` pairs in key order (or reverse), both sync- and
+ * async-iterable. Keys and values are copies the caller owns. Close it (or run it to the end) to
+ * unpin the tables it reads.
+ */
+export class DbIterator implements Iterable<[Uint8Array, Uint8Array]>, AsyncIterable<[Uint8Array, Uint8Array]> {
+  private readonly inner: UserIterator;
+  private readonly onClose: () => void;
+  private closed = false;
+
+  /** @internal */
+  constructor(inner: UserIterator, onClose: () => void) {
+    this.inner = inner;
+    this.onClose = onClose;
+  }
+
+  /** The next entry, or undefined at the end (then the iterator is closed). */
+  nextSync(): [Uint8Array, Uint8Array] | undefined {
+    if (this.closed) return undefined;
+    if (!this.inner.valid()) {
+      this.close();
+      return undefined;
+    }
+    const entry: [Uint8Array, Uint8Array] = [this.inner.key().slice(), this.inner.value().slice()];
+    this.inner.next();
+    return entry;
+  }
+
+  /** Releases what the iterator pins. A second call is a no-op. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.inner.close();
+    this.onClose();
+  }
+
+  *[Symbol.iterator](): Iterator<[Uint8Array, Uint8Array]> {
+    try {
+      for (let entry = this.nextSync(); entry !== undefined; entry = this.nextSync()) yield entry;
+    } finally {
+      this.close();
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<[Uint8Array, Uint8Array]> {
+    try {
+      for (let entry = this.nextSync(); entry !== undefined; entry = this.nextSync()) yield entry;
+    } finally {
+      this.close();
+    }
+  }
+}
+
+/**
+ * An embedded LSM key-value store.
+ *
+ * ```ts
+ * const db = await AuraDB.open("./data");
+ * await db.put("hello", "world");
+ * db.getSync("hello"); // Uint8Array of "world"
+ * await db.close();
+ * ```
+ */
+export class AuraDB {
+  readonly path: string;
+  readonly fs: FileSystem;
+  private readonly options: ResolvedOptions;
+  private readonly lock: FsLock;
+  private readonly wal: Wal;
+  private readonly versions: VersionSet;
+  private readonly cache: BlockCache;
+  private readonly tables = new Map<number, OpenTable>();
+  private readonly policy: LeveledPolicy;
+  private memtable: Memtable;
+  private activeLastLsn: number;
+  /** Oldest first. */
+  private immutables: FrozenMemtable[] = [];
+  private nextSeq: number;
+  private visibleSeq: number;
+  private readonly snapshots = new Map<Snapshot, number>();
+  private readonly busy = new Set<number>();
+  private closed = false;
+  private closing = false;
+  private backgroundError: unknown = null;
+  private flushing: Promise<void> | null = null;
+  private compacting: Promise<void> | null = null;
+  /** Writers waiting for room (a flush or compaction to finish). */
+  private roomWaiters: (() => void)[] = [];
+  private readonly counters = {
+    userBytes: 0,
+    walBytes: 0,
+    flushBytes: 0,
+    compactionRead: 0,
+    compactionWritten: 0,
+    flushes: 0,
+    compactions: 0,
+    stallMs: 0,
+  };
+
+  private constructor(init: {
+    path: string;
+    fs: FileSystem;
+    options: ResolvedOptions;
+    lock: FsLock;
+    wal: Wal;
+    versions: VersionSet;
+    cache: BlockCache;
+    memtable: Memtable;
+    lastLsn: number;
+    lastSeq: number;
+  }) {
+    this.path = init.path;
+    this.fs = init.fs;
+    this.options = init.options;
+    this.lock = init.lock;
+    this.wal = init.wal;
+    this.versions = init.versions;
+    this.cache = init.cache;
+    this.memtable = init.memtable;
+    this.activeLastLsn = init.lastLsn;
+    this.nextSeq = init.lastSeq + 1;
+    this.visibleSeq = init.lastSeq;
+    this.policy = new LeveledPolicy({
+      l0CompactionTrigger: init.options.l0CompactionTrigger,
+      level1Bytes: init.options.level1Bytes,
+      sizeRatio: init.options.sizeRatio,
+      targetFileBytes: init.options.targetFileBytes,
+    });
+  }
+
+  /**
+   * Opens (or creates) the database in directory `path`. Recovery replays the WAL into a
+   * memtable: the result is the state after a prefix of the acknowledged writes that includes
+   * every write acknowledged with sync. Throws `LockedError` when another process has it open,
+   * `NotFoundError` when it is missing and `createIfMissing` is false, `InvalidArgumentError`
+   * for a directory that holds something else, `CorruptionError` for damaged metadata.
+   */
+  static async open(path: string, options: AuraDBOptions = {}): Promise<AuraDB> {
+    if (typeof path !== "string" || path.length === 0) throw new InvalidArgumentError("auradb: open takes a directory path");
+    const resolved = resolveOptions(options);
+    const fs = options.fs ?? nodeFs();
+    const existed = await fs.exists(path);
+    if (!existed && !resolved.createIfMissing) throw new NotFoundError(`auradb: no database at ${path}`, { path });
+    await mkdirDurable(fs, path);
+    const lock = await fs.lock(joinPath(path, LOCK_FILE));
+    try {
+      const hasDatabase = await VersionSet.exists(fs, path);
+      if (hasDatabase && resolved.errorIfExists) throw new InvalidArgumentError(`auradb: a database exists at ${path}`, { path });
+      if (!hasDatabase) {
+        if (!resolved.createIfMissing) throw new NotFoundError(`auradb: no database at ${path}`, { path });
+        const foreign = (await fs.list(path)).filter((name) => name !== LOCK_FILE);
+        if (foreign.length > 0) {
+          throw new InvalidArgumentError(`auradb: ${path} is not empty and holds no database (found ${foreign.slice(0, 3).join(", ")})`, { path });
+        }
+      }
+      return await AuraDB.recover(path, fs, resolved, lock);
+    } catch (error) {
+      await lock.release().catch(() => {});
+      throw error;
+    }
+  }
+
+  private static async recover(path: string, fs: FileSystem, options: ResolvedOptions, lock: FsLock): Promise<AuraDB> {
+    // NB: tables become obsolete only through compactions, which start after `db` exists.
+    let removeTables: (fileNumbers: number[]) => void = () => {};
+    const versions = await VersionSet.open(fs, path, { onObsolete: (numbers) => removeTables(numbers) });
+    const cache = new BlockCache(options.cacheBytes);
+    const tables = new Map<number, OpenTable>();
+    try {
+      for (const level of versions.current.levels) {
+        for (const table of level) tables.set(table.fileNumber, await openTable(fs, path, table, cache));
+      }
+      const wal = await Wal.open({
+        dir: joinPath(path, WAL_DIRECTORY),
+        fs,
+        sync: options.sync,
+        segmentBytes: options.walSegmentBytes,
+        recordBytesMax: options.batchBytesMax,
+      });
+      const memtable = new Memtable();
+      let lastSeq = versions.lastSequence;
+      let lastLsn = versions.logLsn - 1;
+      try {
+        for await (const record of wal.replay({ from: versions.logLsn })) {
+          const batch = decodeBatch(record.data, joinPath(path, WAL_DIRECTORY));
+          batch.operations.forEach((operation, index) => memtable.add(operation.key, batch.baseSeq + index, operation.kind, operation.value));
+          lastSeq = Math.max(lastSeq, batch.baseSeq + batch.operations.length - 1);
+          lastLsn = record.lsn;
+        }
+      } catch (error) {
+        await wal.close().catch(() => {});
+        throw error;
+      }
+      const db = new AuraDB({ path, fs, options, lock, wal, versions, cache, memtable, lastLsn, lastSeq });
+      for (const [number, table] of tables) db.tables.set(number, table);
+      removeTables = (numbers) => void db.removeTables(numbers);
+      await db.deleteUnreferencedFiles();
+      if (memtable.approximateBytes >= options.memtableBytes) db.freezeMemtable();
+      db.scheduleCompaction();
+      return db;
+    } catch (error) {
+      for (const table of tables.values()) await table.file.close().catch(() => {});
+      await versions.close().catch(() => {});
+      throw error;
+    }
+  }
+
+  // --- writes ---
+
+  /** Stores `value` under `key`. Resolves once acknowledged per the sync policy (or `sync`). */
+  put(key: Bytes, value: Bytes, options?: WriteOptions): Promise<void> {
+    try {
+      return this.write([this.operation(ValueKind.Put, key, value)], options?.sync);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Removes `key` (a no-op for an absent key). */
+  delete(key: Bytes, options?: WriteOptions): Promise<void> {
+    try {
+      return this.write([this.operation(ValueKind.Delete, key, EMPTY)], options?.sync);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Applies all operations atomically: after a crash, all or none are there. */
+  batch(operations: readonly BatchOperation[], options?: WriteOptions): Promise<void> {
+    try {
+      if (!Array.isArray(operations)) throw new InvalidArgumentError("auradb: batch takes an array of operations");
+      const converted: Operation[] = new Array(operations.length);
+      for (let index = 0; index < operations.length; index++) {
+        const operation = operations[index]!;
+        if (operation === null || typeof operation !== "object") throw new InvalidArgumentError(`auradb: batch operation ${index} is not an object`);
+        if (operation.type === "put") converted[index] = this.operation(ValueKind.Put, operation.key, operation.value);
+        else if (operation.type === "del") converted[index] = this.operation(ValueKind.Delete, operation.key, EMPTY);
+        else throw new InvalidArgumentError(`auradb: batch operation ${index} has type ${String((operation as { type: unknown }).type)}`);
+      }
+      if (converted.length === 0) return Promise.resolve();
+      return this.write(converted, options?.sync);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private operation(kind: ValueKind, key: Bytes, value: Bytes): Operation {
+    const keyBytes = toBytes(key, "a key");
+    if (keyBytes.length === 0) throw new InvalidArgumentError("auradb: keys must not be empty");
+    if (keyBytes.length > this.options.keyBytesMax) {
+      throw new InvalidArgumentError(`auradb: key of ${keyBytes.length} bytes exceeds keyBytesMax ${this.options.keyBytesMax}`);
+    }
+    const valueBytes = toBytes(value, "a value");
+    if (valueBytes.length > this.options.valueBytesMax) {
+      throw new InvalidArgumentError(`auradb: value of ${valueBytes.length} bytes exceeds valueBytesMax ${this.options.valueBytesMax}`);
+    }
+    return { kind, key: keyBytes, value: valueBytes };
+  }
+
+  private checkWritable(): void {
+    if (this.closed || this.closing) throw new ClosedError("auradb: the database is closed");
+    if (this.backgroundError !== null) {
+      throw new ReadOnlyError("auradb: a background flush or compaction failed; the database is read-only until reopened", {
+        cause: this.backgroundError,
+      });
+    }
+  }
+
+  private needsRoom(): boolean {
+    return this.immutables.length >= this.options.maxImmutableMemtables || this.level0Count() >= this.options.l0StopFiles;
+  }
+
+  private level0Count(): number {
+    return this.versions.current.levels[0]?.length ?? 0;
+  }
+
+  private async write(operations: Operation[], sync: boolean | undefined): Promise<void> {
+    this.checkWritable();
+    if (this.needsRoom() || this.level0Count() >= this.options.l0SlowdownFiles) await this.makeRoom();
+    const baseSeq = this.nextSeq;
+    this.nextSeq += operations.length;
+    const record = encodeBatch(baseSeq, operations);
+    if (record.length > this.options.batchBytesMax) {
+      this.nextSeq -= operations.length; // nothing was logged: the numbers are free again
+      throw new InvalidArgumentError(`auradb: batch of ${record.length} bytes exceeds batchBytesMax ${this.options.batchBytesMax}`);
+    }
+    // NB: `sync: true` forces an fdatasync; anything else follows the database's policy (a
+    // database opened with sync 'always' syncs every write).
+    const lsn = await this.wal.append(record, sync === true ? SYNC : undefined);
+    // NB: group commits resolve in LSN order, so memtable application (and visibility) follows
+    // the log's order, and a read never sees a write before it was acknowledged.
+    const memtable = this.memtable;
+    let userBytes = 0;
+    for (let index = 0; index < operations.length; index++) {
+      const operation = operations[index]!;
+      memtable.add(operation.key, baseSeq + index, operation.kind, operation.value);
+      userBytes += operation.key.length + operation.value.length;
+    }
+    this.counters.userBytes += userBytes;
+    this.counters.walBytes += record.length;
+    this.visibleSeq = baseSeq + operations.length - 1;
+    this.activeLastLsn = lsn;
+    if (memtable.approximateBytes >= this.options.memtableBytes) this.freezeMemtable();
+  }
+
+  /** Back-pressure (docs/rfcs/20261124_engine.md): wait for a flush or compaction. */
+  private async makeRoom(): Promise<void> {
+    const started = performance.now();
+    if (!this.needsRoom()) {
+      // Slowdown: yield once, so background work gets the event loop.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    while (this.needsRoom()) {
+      this.checkWritable();
+      this.scheduleFlush();
+      this.scheduleCompaction();
+      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+    }
+    this.counters.stallMs += performance.now() - started;
+    this.checkWritable();
+  }
+
+  private wakeWriters(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private freezeMemtable(): void {
+    if (this.memtable.entryCount === 0) return;
+    this.immutables.push({ memtable: this.memtable, lastLsn: this.activeLastLsn });
+    this.memtable = new Memtable();
+    this.scheduleFlush();
+  }
+
+  // --- reads ---
+
+  /** The value of `key`, or undefined. Synchronous: no Promise, even for a cold table block. */
+  getSync(key: Bytes, options?: ReadOptions): Uint8Array | undefined {
+    if (this.closed) throw new ClosedError("auradb: the database is closed");
+    const keyBytes = toBytes(key, "a key");
+    const seq = this.readSeq(options);
+    let found = this.memtable.get(keyBytes, seq);
+    for (let index = this.immutables.length - 1; found === undefined && index >= 0; index--) {
+      found = this.immutables[index]!.memtable.get(keyBytes, seq);
+    }
+    if (found === undefined) found = this.getFromTables(this.versions.current, keyBytes, seq);
+    if (found === undefined || found.kind === ValueKind.Delete) return undefined;
+    return found.value.slice();
+  }
+
+  /** The value of `key`, or undefined. */
+  get(key: Bytes, options?: ReadOptions): Promise<Uint8Array | undefined> {
+    try {
+      return Promise.resolve(this.getSync(key, options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private readSeq(options: ReadOptions | undefined): number {
+    const snapshot = options?.snapshot;
+    if (snapshot === undefined) return this.visibleSeq;
+    if (!(snapshot instanceof Snapshot) || snapshot.isReleased) throw new InvalidArgumentError("auradb: the snapshot is released or not a snapshot");
+    return snapshot.seq;
+  }
+
+  private getFromTables(version: Version, key: Uint8Array, seq: number): { kind: ValueKind; seq: number; value: Uint8Array } | undefined {
+    const levels = version.levels;
+    for (const table of levels[0] ?? []) {
+      if (compareBytes(key, table.smallestKey) < 0 || compareBytes(key, table.largestKey) > 0) continue;
+      const found = this.reader(table.fileNumber).get(key, seq);
+      if (found !== undefined) return found;
+    }
+    for (let level = 1; level < levels.length; level++) {
+      const tables = levels[level]!;
+      // The first table whose largest key is >= key.
+      let low = 0;
+      let high = tables.length;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if (compareBytes(tables[middle]!.largestKey, key) < 0) low = middle + 1;
+        else high = middle;
+      }
+      const table = tables[low];
+      if (table === undefined || compareBytes(key, table.smallestKey) < 0) continue;
+      const found = this.reader(table.fileNumber).get(key, seq);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+
+  private reader(fileNumber: number): TableReader {
+    const table = this.tables.get(fileNumber);
+    if (table === undefined) throw new CorruptionError(`auradb: table ${fileNumber} is not open`, { path: this.tablePath(fileNumber) });
+    return table.reader;
+  }
+
+  /** Entries in key order (or reverse) within the bounds, as of now or a snapshot. */
+  iterator(options: RangeOptions = {}): DbIterator {
+    if (this.closed) throw new ClosedError("auradb: the database is closed");
+    const seq = this.readSeq(options);
+    const bound = (value: Bytes | undefined, name: string) => (value === undefined ? undefined : toBytes(value, `option ${name}`));
+    const limit = options.limit ?? -1;
+    if (!Number.isInteger(limit)) throw new InvalidArgumentError("auradb: limit must be an integer");
+    const version = this.versions.acquire();
+    const children: InternalIterator[] = [this.memtable.iterator()];
+    for (let index = this.immutables.length - 1; index >= 0; index--) children.push(this.immutables[index]!.memtable.iterator());
+    for (const table of version.levels[0] ?? []) children.push(this.reader(table.fileNumber).iterator());
+    for (let level = 1; level < version.levels.length; level++) {
+      const tables = version.levels[level]!;
+      if (tables.length > 0) children.push(new LevelIterator(tables, (meta: TableMeta) => this.reader(meta.fileNumber).iterator()));
+    }
+    const inner = new UserIterator(new MergingIterator(children), {
+      seq,
+      gt: bound(options.gt, "gt"),
+      gte: bound(options.gte, "gte"),
+      lt: bound(options.lt, "lt"),
+      lte: bound(options.lte, "lte"),
+      reverse: options.reverse === true,
+      limit: limit < 0 ? undefined : limit,
+    });
+    return new DbIterator(inner, () => this.versions.release(version));
+  }
+
+  /** Keys only (copies), in order. */
+  *keys(options: RangeOptions = {}): Generator<Uint8Array> {
+    for (const [key] of this.iterator(options)) yield key;
+  }
+
+  /** Values only (copies), in key order. */
+  *values(options: RangeOptions = {}): Generator<Uint8Array> {
+    for (const [, value] of this.iterator(options)) yield value;
+  }
+
+  /** A consistent view of the database until released. */
+  snapshot(): Snapshot {
+    if (this.closed) throw new ClosedError("auradb: the database is closed");
+    const snapshot = new Snapshot(this, this.visibleSeq);
+    this.snapshots.set(snapshot, snapshot.seq);
+    return snapshot;
+  }
+
+  /** @internal */
+  _releaseSnapshot(snapshot: Snapshot): void {
+    this.snapshots.delete(snapshot);
+  }
+
+  private snapshotSeqs(): number[] {
+    return [...new Set(this.snapshots.values())].sort((a, b) => a - b);
+  }
+
+  // --- background work ---
+
+  /** Freezes the memtable and waits until every frozen memtable is in a table. */
+  async flush(): Promise<void> {
+    this.checkWritable();
+    this.freezeMemtable();
+    while (this.immutables.length > 0) {
+      this.scheduleFlush();
+      await this.flushing;
+      if (this.backgroundError !== null) this.checkWritable();
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing !== null || this.closed || this.backgroundError !== null || this.immutables.length === 0) return;
+    const run = async () => {
+      try {
+        while (this.immutables.length > 0 && this.backgroundError === null) {
+          await this.flushOldest();
+          this.wakeWriters();
+          this.scheduleCompaction();
+        }
+      } catch (error) {
+        this.failBackground(error);
+      }
+    };
+    // NB: `.finally` runs after the assignment even when `run` finishes synchronously.
+    this.flushing = run().finally(() => {
+      this.flushing = null;
+    });
+  }
+
+  private failBackground(error: unknown): void {
+    if (this.backgroundError === null) this.backgroundError = error;
+    this.wakeWriters();
+  }
+
+  private async flushOldest(): Promise<void> {
+    const frozen = this.immutables[0]!;
+    const iterator = frozen.memtable.iterator();
+    iterator.seekToFirst();
+    const filtered = new CompactionIterator(iterator, { snapshots: this.snapshotSeqs(), bottommost: false });
+    const outputs = await this.writeTables(filtered, Number.MAX_SAFE_INTEGER);
+    for (const output of outputs) this.counters.flushBytes += output.fileBytes;
+    // NB: the WAL must stay ahead of the manifest's log position: if unsynced WAL records up to
+    // `lastLsn` were lost in a crash, recovery would hand out LSNs below the one the manifest
+    // replays from, and later writes would be skipped by the next recovery.
+    await this.wal.sync();
+    await this.versions.logAndApply({
+      addedTables: outputs.map((table) => ({ level: 0, table })),
+      logLsn: frozen.lastLsn + 1,
+      lastSequence: frozen.memtable.maxSeq,
+    });
+    this.immutables.shift();
+    this.counters.flushes++;
+    await this.wal.removeBefore(this.versions.logLsn);
+  }
+
+  /**
+   * Writes the entries of `source` into new tables cut at `targetBytes` (never splitting one
+   * user key's versions), each synced; then syncs the directory. Opens a reader for each.
+   */
+  private async writeTables(source: InternalIterator, targetBytes: number): Promise<TableMeta[]> {
+    const outputs: TableMeta[] = [];
+    let builder: TableBuilder | null = null;
+    let file: File | null = null;
+    let fileNumber = 0;
+    let lastKey: Uint8Array | null = null;
+    let sinceYield = 0;
+    const finish = async () => {
+      if (builder === null || file === null) return;
+      const built = await builder.finish();
+      const meta: TableMeta = {
+        fileNumber: built.fileNumber,
+        fileBytes: built.fileBytes,
+        smallestKey: built.smallestKey,
+        smallestSeq: built.smallestSeq,
+        largestKey: built.largestKey,
+        largestSeq: built.largestSeq,
+        entryCount: built.entryCount,
+        deleteCount: built.deleteCount,
+        minSeq: built.minSeq,
+        maxSeq: built.maxSeq,
+      };
+      outputs.push(meta);
+      this.tables.set(fileNumber, { file, reader: TableReader.open(file, fileNumber, this.cache, { fileBytes: meta.fileBytes }) });
+      builder = null;
+      file = null;
+    };
+    try {
+      for (; source.valid(); source.next()) {
+        const key = source.key();
+        if (builder !== null && lastKey !== null && (builder as TableBuilder).estimatedBytes >= targetBytes && compareBytes(key, lastKey) !== 0) {
+          await finish();
+        }
+        if (builder === null) {
+          fileNumber = this.versions.newFileNumber();
+          file = await this.fs.open(this.tablePath(fileNumber), { create: true, exclusive: true });
+          builder = new TableBuilder(file, fileNumber, { blockBytes: this.options.blockBytes, bloomBitsPerKey: this.options.bloomBitsPerKey });
+        }
+        (builder as TableBuilder).add(key, source.seq(), source.kind(), source.value());
+        lastKey = lastKey !== null && compareBytes(lastKey, key) === 0 ? lastKey : key.slice();
+        if (++sinceYield >= 4096) {
+          sinceYield = 0;
+          // NB: merging is CPU work on the event loop; let foreground requests in between slices.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+      }
+      await finish();
+    } catch (error) {
+      if (file !== null) await (file as File).close().catch(() => {});
+      throw error;
+    } finally {
+      source.close();
+    }
+    if (outputs.length > 0) await this.fs.syncDir(this.path);
+    return outputs;
+  }
+
+  private scheduleCompaction(): void {
+    if (this.compacting !== null || this.closed || this.closing || !this.options.autoCompaction || this.backgroundError !== null) return;
+    const run = async () => {
+      try {
+        for (;;) {
+          if (this.closing || this.backgroundError !== null) break;
+          const plan = this.policy.pick({ levels: this.versions.current.levels, busy: this.busy });
+          if (plan === null) break;
+          await this.runCompaction(plan);
+          this.wakeWriters();
+        }
+      } catch (error) {
+        this.failBackground(error);
+      }
+    };
+    this.compacting = run().finally(() => {
+      this.compacting = null;
+    });
+  }
+
+  private async runCompaction(plan: {
+    level: number;
+    inputs: readonly TableMeta[];
+    outputLevel: number;
+    overlapping: readonly TableMeta[];
+    trivialMove?: boolean;
+  }): Promise<void> {
+    const all = [...plan.inputs, ...plan.overlapping];
+    for (const table of all) this.busy.add(table.fileNumber);
+    try {
+      if (plan.trivialMove === true) {
+        // Trivial move: the table's bytes stay; only the manifest changes.
+        const table = plan.inputs[0]!;
+        await this.versions.logAndApply({ deletedTables: [{ level: plan.level, fileNumber: table.fileNumber }], addedTables: [{ level: plan.outputLevel, table }] });
+        this.counters.compactions++;
+        return;
+      }
+      const version = this.versions.acquire();
+      try {
+        // NB: a compaction reads each block once: keep it out of the cache.
+        const children = all.map((table) => this.reader(table.fileNumber).iterator({ fillCache: false }));
+        for (const table of all) this.counters.compactionRead += table.fileBytes;
+        const merged = new MergingIterator(children);
+        merged.seekToFirst();
+        const lastLevel = plan.outputLevel;
+        const filtered = new CompactionIterator(merged, {
+          snapshots: this.snapshotSeqs(),
+          bottommost: false,
+          keyMayExistBelow: (key: Uint8Array) => this.keyMayExistBelow(version, key, lastLevel),
+        });
+        const outputs = await this.writeTables(filtered, this.options.targetFileBytes);
+        for (const output of outputs) this.counters.compactionWritten += output.fileBytes;
+        await this.versions.logAndApply({
+          deletedTables: [
+            ...plan.inputs.map((table) => ({ level: plan.level, fileNumber: table.fileNumber })),
+            ...plan.overlapping.map((table) => ({ level: plan.outputLevel, fileNumber: table.fileNumber })),
+          ],
+          addedTables: outputs.map((table) => ({ level: plan.outputLevel, table })),
+        });
+        this.counters.compactions++;
+      } finally {
+        this.versions.release(version);
+      }
+    } finally {
+      for (const table of all) this.busy.delete(table.fileNumber);
+    }
+  }
+
+  /** True when a level below `level` has a table whose range holds `key` (tombstones must stay). */
+  private keyMayExistBelow(version: Version, key: Uint8Array, level: number): boolean {
+    for (let deeper = level + 1; deeper < version.levels.length; deeper++) {
+      for (const table of version.levels[deeper]!) {
+        if (compareBytes(key, table.smallestKey) >= 0 && compareBytes(key, table.largestKey) <= 0) return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Flushes, then compacts every level that holds keys in the range into the next, down to the
+   * last level holding data.
+   */
+  async compactRange(range: { gte?: Bytes; lte?: Bytes } = {}): Promise<void> {
+    await this.flush();
+    while (this.compacting !== null) await this.compacting;
+    const low = range.gte === undefined ? undefined : toBytes(range.gte, "option gte");
+    const high = range.lte === undefined ? undefined : toBytes(range.lte, "option lte");
+    const inRange = (table: TableMeta) =>
+      (low === undefined || compareBytes(table.largestKey, low) >= 0) && (high === undefined || compareBytes(table.smallestKey, high) <= 0);
+    const levels = () => this.versions.current.levels;
+    let lastLevel = 0;
+    levels().forEach((tables, level) => {
+      if (tables.length > 0) lastLevel = level;
+    });
+    for (let level = 0; level < Math.max(lastLevel, 1); level++) {
+      this.checkWritable();
+      while (this.compacting !== null) await this.compacting;
+      const inputs = levels()[level]!.filter(inRange);
+      if (inputs.length === 0) continue;
+      let smallest = inputs[0]!.smallestKey;
+      let largest = inputs[0]!.largestKey;
+      for (const table of inputs) {
+        if (compareBytes(table.smallestKey, smallest) < 0) smallest = table.smallestKey;
+        if (compareBytes(table.largestKey, largest) > 0) largest = table.largestKey;
+      }
+      const overlapping = (levels()[level + 1] ?? []).filter(
+        (table) => compareBytes(table.largestKey, smallest) >= 0 && compareBytes(table.smallestKey, largest) <= 0,
+      );
+      await this.runCompaction({ level, inputs, outputLevel: level + 1, overlapping });
+    }
+    this.scheduleCompaction();
+  }
+
+  // --- files ---
+
+  private tablePath(fileNumber: number): string {
+    return joinPath(this.path, tableFileName(fileNumber));
+  }
+
+  private async deleteUnreferencedFiles(): Promise<void> {
+    const live = this.versions.liveFileNumbers();
+    for (const name of await this.fs.list(this.path)) {
+      const parsed = parseFileName(name);
+      if (parsed === null) continue;
+      const stale =
+        (parsed.kind === FileKind.Table && !live.has(parsed.number)) ||
+        (parsed.kind === FileKind.Manifest && parsed.number !== this.versions.currentManifestNumber) ||
+        parsed.kind === FileKind.Temporary;
+      if (stale) await this.fs.remove(joinPath(this.path, name));
+    }
+  }
+
+  /** Called by the version set: tables no version references any more. */
+  private async removeTables(fileNumbers: number[]): Promise<void> {
+    for (const fileNumber of fileNumbers) {
+      const table = this.tables.get(fileNumber);
+      this.tables.delete(fileNumber);
+      this.cache.evictFile(fileNumber);
+      if (table !== undefined) await table.file.close().catch(() => {});
+      await this.fs.remove(this.tablePath(fileNumber)).catch(() => {}); // NB: swept again at the next open
+    }
+  }
+
+  // --- stats, close ---
+
+  stats(): DbStats {
+    const version = this.versions.current;
+    const levels = version.levels.map((tables, level) => ({ level, files: tables.length, bytes: version.levelBytes(level) }));
+    const cache = this.cache.stats();
+    let checks = 0;
+    let useful = 0;
+    let falsePositives = 0;
+    for (const table of this.tables.values()) {
+      const counters = table.reader.stats();
+      checks += counters.bloomChecks;
+      useful += counters.bloomNegatives;
+      falsePositives += counters.bloomFalsePositives;
+    }
+    const counters = this.counters;
+    const written = counters.walBytes + counters.flushBytes + counters.compactionWritten;
+    return {
+      levels,
+      memtableBytes: this.memtable.approximateBytes,
+      immutableMemtables: this.immutables.length,
+      sequence: this.visibleSeq,
+      userBytesWritten: counters.userBytes,
+      walBytesWritten: counters.walBytes,
+      flushBytesWritten: counters.flushBytes,
+      compactionBytesRead: counters.compactionRead,
+      compactionBytesWritten: counters.compactionWritten,
+      writeAmplification: counters.userBytes === 0 ? 0 : written / counters.userBytes,
+      flushes: counters.flushes,
+      compactions: counters.compactions,
+      cache: {
+        hits: cache.hits,
+        misses: cache.misses,
+        bytes: cache.bytes,
+        capacityBytes: this.options.cacheBytes,
+        hitRate: cache.hits + cache.misses === 0 ? 0 : cache.hits / (cache.hits + cache.misses),
+      },
+      bloom: { checks, useful, falsePositives },
+      stallMs: counters.stallMs,
+      backgroundError: this.backgroundError === null ? null : String((this.backgroundError as Error).message ?? this.backgroundError),
+    };
+  }
+
+  /**
+   * Waits for background work, closes the WAL (syncing it) and every file, releases the lock.
+   * The memtable is not flushed: the WAL holds it. Later calls throw `ClosedError`.
+   */
+  async close(): Promise<void> {
+    if (this.closed || this.closing) return;
+    this.closing = true;
+    let failure: unknown = null;
+    const attempt = async (step: () => Promise<unknown>) => {
+      try {
+        await step();
+      } catch (error) {
+        failure ??= error;
+      }
+    };
+    await attempt(async () => this.flushing);
+    await attempt(async () => this.compacting);
+    this.closed = true;
+    this.wakeWriters();
+    await attempt(() => this.wal.close());
+    await attempt(() => this.versions.close());
+    for (const table of this.tables.values()) await attempt(() => table.file.close());
+    this.tables.clear();
+    await attempt(() => this.lock.release());
+    if (failure !== null && !(AuraError.isInstance(failure) && failure.code === "AURADB_SIMULATED_CRASH")) throw failure;
+  }
+}
+
+async function openTable(fs: FileSystem, dir: string, meta: TableMeta, cache: BlockCache): Promise<OpenTable> {
+  const file = await fs.open(joinPath(dir, tableFileName(meta.fileNumber)), { readOnly: true });
+  try {
+    return { file, reader: TableReader.open(file, meta.fileNumber, cache, { fileBytes: meta.fileBytes }) };
+  } catch (error) {
+    await file.close().catch(() => {});
+    throw error;
+  }
+}

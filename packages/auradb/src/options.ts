@@ -1,0 +1,120 @@
+/**
+ * The engine's options, their defaults and their validation.
+ */
+import { type FileSystem, InvalidArgumentError } from "@auradb/fs";
+import type { SyncPolicy } from "@auradb/wal";
+
+export interface AuraDBOptions {
+  /** The file system. Default: `@auradb/fs/node` (node:fs makes the same calls on all runtimes). */
+  readonly fs?: FileSystem;
+  /** Create the database when the directory holds none. Default true. */
+  readonly createIfMissing?: boolean;
+  /** Refuse to open an existing database. Default false. */
+  readonly errorIfExists?: boolean;
+  /**
+   * When writes are acknowledged (the WAL's policy): `'none'` (default, LevelDB's: after the OS
+   * has the bytes; survives a process crash), `'always'` (after fdatasync; survives power loss),
+   * `{ intervalMs }` or `{ bytes }`. A write with `{ sync: true }` always waits for fdatasync.
+   */
+  readonly sync?: SyncPolicy;
+  /** Bytes a memtable takes before it is frozen and flushed. Default 8 MiB. */
+  readonly memtableBytes?: number;
+  /** Frozen memtables that may wait for flush before writes stall. Default 2. */
+  readonly maxImmutableMemtables?: number;
+  /** Data block size of tables. Default 4 KiB. */
+  readonly blockBytes?: number;
+  /** Block cache capacity, shared by all tables. Default 32 MiB. */
+  readonly cacheBytes?: number;
+  /** Bloom filter bits per key (0: no filter). Default 10 (~1 % false positives). */
+  readonly bloomBitsPerKey?: number;
+  /** Size at which compaction cuts output tables. Default 2 MiB. */
+  readonly targetFileBytes?: number;
+  /** L0 tables that trigger a compaction into L1. Default 4. */
+  readonly l0CompactionTrigger?: number;
+  /** L0 tables at which each write first yields to the event loop. Default 8. */
+  readonly l0SlowdownFiles?: number;
+  /** L0 tables at which writes wait for compaction. Default 12. */
+  readonly l0StopFiles?: number;
+  /** Target size of L1; each deeper level is `sizeRatio` times larger. Default 10 MiB. */
+  readonly level1Bytes?: number;
+  /** Default 10. */
+  readonly sizeRatio?: number;
+  /** Largest key accepted, in bytes. Default 64 KiB. */
+  readonly keyBytesMax?: number;
+  /** Largest value accepted, in bytes. Default 64 MiB. */
+  readonly valueBytesMax?: number;
+  /** Largest batch accepted, in encoded bytes. Default 128 MiB. */
+  readonly batchBytesMax?: number;
+  /** WAL segment size. Default 64 MiB. */
+  readonly walSegmentBytes?: number;
+  /** Run background compactions. Default true (false: only `compactRange` compacts). */
+  readonly autoCompaction?: boolean;
+}
+
+export interface ResolvedOptions {
+  readonly createIfMissing: boolean;
+  readonly errorIfExists: boolean;
+  readonly sync: SyncPolicy;
+  readonly memtableBytes: number;
+  readonly maxImmutableMemtables: number;
+  readonly blockBytes: number;
+  readonly cacheBytes: number;
+  readonly bloomBitsPerKey: number;
+  readonly targetFileBytes: number;
+  readonly l0CompactionTrigger: number;
+  readonly l0SlowdownFiles: number;
+  readonly l0StopFiles: number;
+  readonly level1Bytes: number;
+  readonly sizeRatio: number;
+  readonly keyBytesMax: number;
+  readonly valueBytesMax: number;
+  readonly batchBytesMax: number;
+  readonly walSegmentBytes: number;
+  readonly autoCompaction: boolean;
+}
+
+const MIB = 1024 * 1024;
+
+function integer(name: string, value: number | undefined, fallback: number, minimum: number, maximum: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < minimum || value > maximum) {
+    throw new InvalidArgumentError(`auradb: option ${name} must be an integer from ${minimum} to ${maximum}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function boolean(name: string, value: boolean | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new InvalidArgumentError(`auradb: option ${name} must be a boolean`);
+  return value;
+}
+
+/** Fills defaults and checks every option; throws `InvalidArgumentError` naming the bad one. */
+export function resolveOptions(options: AuraDBOptions): ResolvedOptions {
+  if (options === null || typeof options !== "object") throw new InvalidArgumentError("auradb: options must be an object");
+  const l0CompactionTrigger = integer("l0CompactionTrigger", options.l0CompactionTrigger, 4, 1, 1000);
+  const l0SlowdownFiles = integer("l0SlowdownFiles", options.l0SlowdownFiles, Math.max(8, l0CompactionTrigger * 2), l0CompactionTrigger, 10_000);
+  const l0StopFiles = integer("l0StopFiles", options.l0StopFiles, Math.max(12, l0SlowdownFiles + 4), l0SlowdownFiles, 10_000);
+  const sync = options.sync ?? "none";
+  return {
+    createIfMissing: boolean("createIfMissing", options.createIfMissing, true),
+    errorIfExists: boolean("errorIfExists", options.errorIfExists, false),
+    sync,
+    memtableBytes: integer("memtableBytes", options.memtableBytes, 8 * MIB, 4096, 1024 * MIB),
+    maxImmutableMemtables: integer("maxImmutableMemtables", options.maxImmutableMemtables, 2, 1, 64),
+    blockBytes: integer("blockBytes", options.blockBytes, 4096, 256, 4 * MIB),
+    cacheBytes: integer("cacheBytes", options.cacheBytes, 32 * MIB, 0, 64 * 1024 * MIB),
+    bloomBitsPerKey: integer("bloomBitsPerKey", options.bloomBitsPerKey, 10, 0, 64),
+    targetFileBytes: integer("targetFileBytes", options.targetFileBytes, 2 * MIB, 4096, 4096 * MIB),
+    l0CompactionTrigger,
+    l0SlowdownFiles,
+    l0StopFiles,
+    level1Bytes: integer("level1Bytes", options.level1Bytes, 10 * MIB, 4096, 1024 * 1024 * MIB),
+    sizeRatio: integer("sizeRatio", options.sizeRatio, 10, 2, 1000),
+    keyBytesMax: integer("keyBytesMax", options.keyBytesMax, 64 * 1024, 1, 16 * MIB),
+    valueBytesMax: integer("valueBytesMax", options.valueBytesMax, 64 * MIB, 0, 512 * MIB),
+    batchBytesMax: integer("batchBytesMax", options.batchBytesMax, 128 * MIB, 1024, 1024 * MIB),
+    walSegmentBytes: integer("walSegmentBytes", options.walSegmentBytes, 64 * MIB, 64 * 1024, 2048 * MIB),
+    autoCompaction: boolean("autoCompaction", options.autoCompaction, true),
+  };
+}

@@ -1,0 +1,296 @@
+/**
+ * The differential test: random sequences of writes, reads, scans, snapshots, flushes,
+ * compactions, reopens and simulated crashes against a plain Map model. Every read must match
+ * the model; after a crash, the database must equal the model after some prefix of the writes
+ * that includes every write acknowledged with sync.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { type CrashMode, MemFs } from "@auradb/fs/testing";
+import { compareBytes } from "@auradb/lsm";
+import { AuraDB, type AuraDBOptions, type Snapshot } from "../src/index.ts";
+
+const RUNS = Number(process.env.AURADB_MODEL_RUNS ?? 12);
+const OPS = Number(process.env.AURADB_MODEL_OPS ?? 1200);
+const DIR = "/db";
+
+const hex = (bytes: Uint8Array) => Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+const fromHex = (text: string) => Uint8Array.from(text.match(/../g) ?? [], (pair) => parseInt(pair, 16));
+
+type Model = Map<string, string>; // hex key → hex value
+
+/** Keys: a pool with shared prefixes, 0x00/0xff bytes, prefixes of each other. */
+function keyOf(index: number): Uint8Array {
+  const pool = [[0x00], [0xff], [0x61], [0x61, 0x00], [0x61, 0x61], [0x61, 0x62, 0x63], [0xff, 0xff, 0x00]];
+  if (index < pool.length) return Uint8Array.from(pool[index]!);
+  return new TextEncoder().encode(`key:${String(index).padStart(4, "0")}`);
+}
+
+function valueOf(seed: number, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let state = seed >>> 0 || 1;
+  for (let index = 0; index < size; index++) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    out[index] = state >>> 24;
+  }
+  return out;
+}
+
+type Op =
+  | { type: "put"; key: number; size: number; sync: boolean }
+  | { type: "del"; key: number; sync: boolean }
+  | { type: "batch"; ops: { key: number; del: boolean; size: number }[]; sync: boolean }
+  | { type: "get"; key: number; sync: boolean }
+  | { type: "scan"; from: number; to: number; bounds: number; reverse: boolean; limit: number }
+  | { type: "snapshot" }
+  | { type: "snapshot-read"; which: number; key: number }
+  | { type: "release"; which: number }
+  | { type: "flush" }
+  | { type: "compact" }
+  | { type: "reopen" }
+  | { type: "crash"; mode: CrashMode };
+
+const keyArbitrary = fc.oneof(fc.nat({ max: 30 }), fc.nat({ max: 400 }));
+const sizeArbitrary = fc.oneof({ weight: 8, arbitrary: fc.nat({ max: 120 }) }, { weight: 1, arbitrary: fc.integer({ min: 1000, max: 9000 }) });
+
+const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 28, arbitrary: fc.record({ type: fc.constant("put" as const), key: keyArbitrary, size: sizeArbitrary, sync: fc.boolean() }) },
+  { weight: 8, arbitrary: fc.record({ type: fc.constant("del" as const), key: keyArbitrary, sync: fc.boolean() }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      type: fc.constant("batch" as const),
+      ops: fc.array(fc.record({ key: keyArbitrary, del: fc.boolean(), size: sizeArbitrary }), { minLength: 1, maxLength: 30 }),
+      sync: fc.boolean(),
+    }),
+  },
+  { weight: 18, arbitrary: fc.record({ type: fc.constant("get" as const), key: keyArbitrary, sync: fc.boolean() }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      type: fc.constant("scan" as const),
+      from: keyArbitrary,
+      to: keyArbitrary,
+      bounds: fc.nat({ max: 8 }),
+      reverse: fc.boolean(),
+      limit: fc.integer({ min: -1, max: 20 }),
+    }),
+  },
+  { weight: 3, arbitrary: fc.constant({ type: "snapshot" as const }) },
+  { weight: 5, arbitrary: fc.record({ type: fc.constant("snapshot-read" as const), which: fc.nat(), key: keyArbitrary }) },
+  { weight: 2, arbitrary: fc.record({ type: fc.constant("release" as const), which: fc.nat() }) },
+  { weight: 3, arbitrary: fc.constant({ type: "flush" as const }) },
+  { weight: 2, arbitrary: fc.constant({ type: "compact" as const }) },
+  { weight: 2, arbitrary: fc.constant({ type: "reopen" as const }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      type: fc.constant("crash" as const),
+      mode: fc.constantFrom<CrashMode>("process", "synced-only", "per-file-prefix", "subset", "trash"),
+    }),
+  },
+);
+
+function sortedEntries(model: Model): [string, string][] {
+  return [...model.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)); // hex order = byte order
+}
+
+function equalModels(a: Model, b: Model): boolean {
+  if (a.size !== b.size) return false;
+  for (const [key, value] of a) if (b.get(key) !== value) return false;
+  return true;
+}
+
+async function scanAll(db: AuraDB): Promise<Model> {
+  const out: Model = new Map();
+  for await (const [key, value] of db.iterator()) out.set(hex(key), hex(value));
+  return out;
+}
+
+async function runSequence(ops: Op[], options: AuraDBOptions, seed: number): Promise<void> {
+  let disk = new MemFs();
+  const open = () => AuraDB.open(DIR, { ...options, fs: disk });
+  let db = await open();
+  let model: Model = new Map();
+  /** Model states after each write since the last point where everything was durable. */
+  let durableBase: Model = new Map();
+  let pending: Model[] = [];
+  let snapshots: { snapshot: Snapshot; model: Model }[] = [];
+  let step = 0;
+
+  const applyWrite = (change: (target: Model) => void, sync: boolean) => {
+    change(model);
+    if (sync || options.sync === "always") {
+      durableBase = new Map(model);
+      pending = [];
+    } else {
+      pending.push(new Map(model));
+    }
+  };
+
+  try {
+    for (const op of ops) {
+      step++;
+      const where = `step ${step} (${op.type})`;
+      switch (op.type) {
+        case "put": {
+          const key = keyOf(op.key);
+          const value = valueOf(seed + step, op.size);
+          await db.put(key, value, { sync: op.sync });
+          applyWrite((target) => target.set(hex(key), hex(value)), op.sync);
+          break;
+        }
+        case "del": {
+          const key = keyOf(op.key);
+          await db.delete(key, { sync: op.sync });
+          applyWrite((target) => target.delete(hex(key)), op.sync);
+          break;
+        }
+        case "batch": {
+          const operations = op.ops.map((entry, index) =>
+            entry.del
+              ? { type: "del" as const, key: keyOf(entry.key) }
+              : { type: "put" as const, key: keyOf(entry.key), value: valueOf(seed + step * 100 + index, entry.size) },
+          );
+          await db.batch(operations, { sync: op.sync });
+          applyWrite((target) => {
+            for (const operation of operations) {
+              if (operation.type === "del") target.delete(hex(operation.key));
+              else target.set(hex(operation.key), hex(operation.value));
+            }
+          }, op.sync);
+          break;
+        }
+        case "get": {
+          const key = keyOf(op.key);
+          const got = op.sync ? db.getSync(key) : await db.get(key);
+          assert.equal(got === undefined ? undefined : hex(got), model.get(hex(key)), `${where}: get ${hex(key)}`);
+          break;
+        }
+        case "scan": {
+          const low = keyOf(Math.min(op.from, op.to));
+          const high = keyOf(Math.max(op.from, op.to));
+          const range: Record<string, Uint8Array> = {};
+          if (op.bounds & 1) range[op.bounds & 4 ? "gt" : "gte"] = low;
+          if (op.bounds & 2) range[op.bounds & 8 ? "lt" : "lte"] = high;
+          const got: [string, string][] = [];
+          for await (const [key, value] of db.iterator({ ...range, reverse: op.reverse, limit: op.limit })) got.push([hex(key), hex(value)]);
+          let expected = sortedEntries(model).filter(([key]) => {
+            const bytes = fromHex(key);
+            const cmpLow = compareBytes(bytes, low);
+            const cmpHigh = compareBytes(bytes, high);
+            if (range.gt !== undefined && cmpLow <= 0) return false;
+            if (range.gte !== undefined && cmpLow < 0) return false;
+            if (range.lt !== undefined && cmpHigh >= 0) return false;
+            if (range.lte !== undefined && cmpHigh > 0) return false;
+            return true;
+          });
+          if (op.reverse) expected = expected.reverse();
+          if (op.limit >= 0) expected = expected.slice(0, op.limit);
+          assert.deepEqual(got, expected, `${where}: scan ${JSON.stringify(op)}`);
+          break;
+        }
+        case "snapshot":
+          snapshots.push({ snapshot: db.snapshot(), model: new Map(model) });
+          break;
+        case "snapshot-read": {
+          if (snapshots.length === 0) break;
+          const { snapshot, model: seen } = snapshots[op.which % snapshots.length]!;
+          const key = keyOf(op.key);
+          const got = snapshot.getSync(key);
+          assert.equal(got === undefined ? undefined : hex(got), seen.get(hex(key)), `${where}: snapshot get ${hex(key)}`);
+          const all = new Map<string, string>();
+          for (const [entryKey, value] of snapshot.iterator()) all.set(hex(entryKey), hex(value));
+          assert.ok(equalModels(all, seen), `${where}: snapshot scan`);
+          break;
+        }
+        case "release": {
+          if (snapshots.length === 0) break;
+          const [released] = snapshots.splice(op.which % snapshots.length, 1);
+          released!.snapshot.release();
+          break;
+        }
+        case "flush":
+          await db.flush();
+          break;
+        case "compact":
+          await db.compactRange();
+          break;
+        case "reopen":
+          await db.close();
+          db = await open();
+          snapshots = [];
+          durableBase = new Map(model);
+          pending = [];
+          assert.ok(equalModels(await scanAll(db), model), `${where}: state after a clean reopen`);
+          break;
+        case "crash": {
+          const image = disk.crash({ mode: op.mode, seed: seed + step });
+          await db.close().catch(() => {});
+          disk = image;
+          db = await open();
+          snapshots = [];
+          const state = await scanAll(db);
+          // Which prefix survived? Every write up to the last synced one must have.
+          const candidates = op.mode === "process" ? [model] : [durableBase, ...pending];
+          const match = candidates.findIndex((candidate) => equalModels(candidate, state));
+          assert.ok(match >= 0, `${where}: after a ${op.mode} crash the state is no prefix of the writes (last synced + ${pending.length} unsynced)`);
+          model = new Map(candidates[match]!);
+          durableBase = new Map(model);
+          pending = [];
+          break;
+        }
+      }
+    }
+    assert.ok(equalModels(await scanAll(db), model), "final state");
+  } finally {
+    await db.close().catch(() => {});
+  }
+}
+
+const CONFIGURATIONS: { name: string; options: AuraDBOptions }[] = [
+  {
+    name: "tiny memtable, eager compaction",
+    options: { memtableBytes: 4096, blockBytes: 256, l0CompactionTrigger: 2, level1Bytes: 16 * 1024, sizeRatio: 4, targetFileBytes: 8192, cacheBytes: 64 * 1024 },
+  },
+  { name: "defaults, no bloom", options: { bloomBitsPerKey: 0, memtableBytes: 64 * 1024 } },
+  { name: "sync always", options: { sync: "always", memtableBytes: 16 * 1024, blockBytes: 1024 } },
+];
+
+/** Where a failing sequence is saved; replay it with AURADB_MODEL_REPLAY=<that file>. */
+const FAILURE_FILE = new URL("../../../.ci/out/model-failure.json", import.meta.url).pathname;
+
+async function runAndSave(ops: Op[], configuration: (typeof CONFIGURATIONS)[number], seed: number): Promise<void> {
+  try {
+    await runSequence(ops, configuration.options, seed);
+  } catch (error) {
+    const { mkdirSync, writeFileSync } = await import("node:fs");
+    mkdirSync(new URL(".", `file://${FAILURE_FILE}`).pathname, { recursive: true });
+    writeFileSync(FAILURE_FILE, JSON.stringify({ configuration: configuration.name, seed, ops }));
+    throw error;
+  }
+}
+
+describe("engine vs model", () => {
+  const replay = process.env.AURADB_MODEL_REPLAY;
+  if (replay !== undefined) {
+    it(`replays ${replay}`, async () => {
+      const { readFileSync } = await import("node:fs");
+      const saved = JSON.parse(readFileSync(replay, "utf8")) as { configuration: string; seed: number; ops: Op[] };
+      const configuration = CONFIGURATIONS.find((candidate) => candidate.name === saved.configuration)!;
+      await runSequence(saved.ops, configuration.options, saved.seed);
+    });
+    return;
+  }
+  for (const configuration of CONFIGURATIONS) {
+    it(`random operations, crashes and reopens: ${configuration.name}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(opArbitrary, { minLength: OPS / 2, maxLength: OPS }), fc.nat(), async (ops, seed) => {
+          await runAndSave(ops, configuration, seed);
+        }),
+        { numRuns: RUNS },
+      );
+    });
+  }
+});
