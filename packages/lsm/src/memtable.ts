@@ -21,8 +21,10 @@
  *   int32 order is byte order), its length and its sequence number: comparing with a key of up to
  *   16 bytes never leaves the node. Longer keys compare their tails in the arena.
  * - Each node also keeps a sorted column of 4-byte *hints*: the key bytes just after the prefix
- *   that every key of the node shares (the common prefix of its fences, the separators around it).
- *   A binary search reads that 128-byte column; a row is read only when two hints tie.
+ *   that every key of the node shares (the common prefix of its fences, the separators around it,
+ *   however long). A binary search reads that 128-byte column; a row is read only when two hints
+ *   tie. So keys that share a long prefix (`tenant/0001/user/...`) still compare in the node: a
+ *   split reads the arena only when it lengthens a node's prefix past the 16 inline bytes.
  * - Leaves are slotted pages: the hints and a byte per slot naming its row are kept in order,
  *   while rows stay where they were appended, so an insert shifts 5 bytes per later slot instead
  *   of a 44-byte row. A split puts both halves back in slot order.

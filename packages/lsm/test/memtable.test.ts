@@ -630,15 +630,24 @@ const entryArbitrary = fc.record({
   kind: fc.constantFrom(ValueKind.Delete, ValueKind.Put, ValueKind.PutPointer),
   value: fc.uint8Array({ maxLength: 12 }),
 });
-/** Many entries at once, so that leaves and inner nodes split (32 slots per node). */
+/**
+ * Many entries at once, so that leaves and inner nodes split (32 slots per node). The stems make
+ * the keys of a node share prefixes shorter and longer than the 16 inline bytes.
+ */
 const bulkArbitrary = fc
-  .tuple(fc.integer({ min: 1, max: 400 }), fc.constantFrom("ascending", "descending", "scattered"), fc.nat({ max: 1000 }), fc.nat())
-  .map(([count, order, start, seed]) => {
+  .tuple(
+    fc.integer({ min: 1, max: 400 }),
+    fc.constantFrom("ascending", "descending", "scattered"),
+    fc.nat({ max: 1000 }),
+    fc.constantFrom("", "k", "tenant/0001/user:", "s".repeat(40)),
+    fc.nat(),
+  )
+  .map(([count, order, start, stem, seed]) => {
     const random = generator(seed);
     const entries: Entry[] = [];
     for (let index = 0; index < count; index++) {
       const number = order === "ascending" ? start + index : order === "descending" ? start + count - index : random(5000);
-      entries.push({ key: text(`k${String(number).padStart(5, "0")}`), seq: random(1_000_000), kind: ValueKind.Put, value: bytes(index & 0xff) });
+      entries.push({ key: text(`${stem}${String(number).padStart(5, "0")}`), seq: random(1_000_000), kind: ValueKind.Put, value: bytes(index & 0xff) });
     }
     return entries;
   });

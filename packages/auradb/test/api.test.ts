@@ -1,0 +1,119 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { AuraError, ErrorCode, writeFileAtomic } from "@auradb/fs";
+import { MemFs } from "@auradb/fs/testing";
+import { AuraDB } from "../src/index.ts";
+
+const text = (value: Uint8Array | undefined) => (value === undefined ? undefined : new TextDecoder().decode(value));
+const code = (expected: string) => (error: unknown) => AuraError.isInstance(error) && error.code === expected;
+
+async function openMemory(options: Parameters<typeof AuraDB.open>[1] = {}): Promise<{ fs: MemFs; db: AuraDB }> {
+  const fs = new MemFs();
+  return { fs, db: await AuraDB.open("/db", { fs, ...options }) };
+}
+
+describe("AuraDB API", () => {
+  it("puts, gets (sync and async), deletes, batches atomically, iterates both ways", async () => {
+    const { db } = await openMemory();
+    await db.put("b", "2");
+    await db.put(new TextEncoder().encode("a"), new TextEncoder().encode("1"));
+    await db.batch([
+      { type: "put", key: "c", value: "3" },
+      { type: "del", key: "b" },
+    ]);
+    assert.equal(text(db.getSync("a")), "1");
+    assert.equal(text(await db.get("c")), "3");
+    assert.equal(db.getSync("b"), undefined);
+    await db.delete("a");
+    assert.equal(await db.get("a"), undefined);
+    await db.put("d", "4");
+    const forward = [...db.iterator()].map(([key, value]) => `${text(key)}=${text(value)}`);
+    assert.deepEqual(forward, ["c=3", "d=4"]);
+    const backward: string[] = [];
+    for await (const [key] of db.iterator({ reverse: true })) backward.push(text(key)!);
+    assert.deepEqual(backward, ["d", "c"]);
+    assert.deepEqual([...db.keys({ gt: "c" })].map(text), ["d"]);
+    assert.deepEqual([...db.values({ lte: "c" })].map(text), ["3"]);
+    await db.close();
+  });
+
+  it("returned values are copies: mutating one does not change the database", async () => {
+    const { db } = await openMemory();
+    await db.put("k", "value");
+    const value = db.getSync("k")!;
+    value.fill(0);
+    assert.equal(text(db.getSync("k")), "value");
+    await db.flush();
+    db.getSync("k")!.fill(0);
+    assert.equal(text(db.getSync("k")), "value");
+    await db.close();
+  });
+
+  it("snapshots see the database as it was, across flush and compaction", async () => {
+    const { db } = await openMemory({ memtableBytes: 4096 });
+    await db.put("k", "old");
+    const snapshot = db.snapshot();
+    await db.put("k", "new");
+    await db.delete("gone");
+    await db.compactRange();
+    assert.equal(text(snapshot.getSync("k")), "old");
+    assert.equal(text(await snapshot.get("k")), "old");
+    assert.equal(text(db.getSync("k")), "new");
+    snapshot.release();
+    snapshot.release(); // no-op
+    assert.throws(() => snapshot.getSync("k"), code(ErrorCode.InvalidArgument));
+    await db.close();
+  });
+
+  it("refuses bad input with typed errors, and writes nothing", async () => {
+    const { db } = await openMemory({ keyBytesMax: 10, valueBytesMax: 20 });
+    await assert.rejects(db.put("", "x"), code(ErrorCode.InvalidArgument));
+    await assert.rejects(db.put("k".repeat(11), "x"), code(ErrorCode.InvalidArgument));
+    await assert.rejects(db.put("k", "v".repeat(21)), code(ErrorCode.InvalidArgument));
+    await assert.rejects(db.put("k", 42 as never), code(ErrorCode.InvalidArgument));
+    await assert.rejects(db.put(null as never, "x"), code(ErrorCode.InvalidArgument));
+    await assert.rejects(db.batch("nope" as never), code(ErrorCode.InvalidArgument));
+    await assert.rejects(db.batch([{ type: "put", key: "ok", value: "1" }, { type: "merge" } as never]), code(ErrorCode.InvalidArgument));
+    assert.equal(db.getSync("ok"), undefined, "a refused batch wrote nothing");
+    assert.throws(() => db.iterator({ limit: 1.5 }), code(ErrorCode.InvalidArgument));
+    assert.equal(db.stats().sequence, 0);
+    await db.close();
+    await assert.rejects(db.put("k", "v"), code(ErrorCode.Closed));
+    assert.throws(() => db.getSync("k"), code(ErrorCode.Closed));
+    await db.close(); // a second close is a no-op
+  });
+
+  it("open: locked, missing, foreign, bad options, newer format", async () => {
+    const fs = new MemFs();
+    await assert.rejects(AuraDB.open("/none", { fs, createIfMissing: false }), code(ErrorCode.NotFound));
+    await assert.rejects(AuraDB.open("/db", { fs, memtableBytes: -1 }), code(ErrorCode.InvalidArgument));
+    const db = await AuraDB.open("/db", { fs });
+    await assert.rejects(AuraDB.open("/db", { fs }), code(ErrorCode.Locked));
+    await db.close();
+    await assert.rejects(AuraDB.open("/db", { fs, errorIfExists: true }), code(ErrorCode.InvalidArgument));
+    await fs.mkdir("/other");
+    await writeFileAtomic(fs, "/other/notes.txt", new TextEncoder().encode("mine"));
+    await assert.rejects(AuraDB.open("/other", { fs }), code(ErrorCode.InvalidArgument));
+    const current = "/db/CURRENT";
+    const body = "AURADB-CURRENT 9 MANIFEST-000001";
+    await writeFileAtomic(fs, current, new TextEncoder().encode(`${body} 00000000\n`));
+    await assert.rejects(AuraDB.open("/db", { fs }), code(ErrorCode.Corruption));
+  });
+
+  it("stats report levels, write amplification, cache and bloom figures", async () => {
+    const { db } = await openMemory({ memtableBytes: 8192, l0CompactionTrigger: 2 });
+    for (let index = 0; index < 2000; index++) await db.put(`key:${String(index).padStart(5, "0")}`, "v".repeat(50));
+    await db.flush();
+    for (let index = 0; index < 2000; index += 7) db.getSync(`key:${String(index).padStart(5, "0")}`);
+    for (let index = 0; index < 500; index++) db.getSync(`key:${String(index).padStart(5, "0")}x`); // absent, inside the key range
+    const stats = db.stats();
+    assert.ok(stats.flushes > 0);
+    assert.ok(stats.levels.some((level) => level.files > 0));
+    assert.ok(stats.userBytesWritten >= 2000 * 59);
+    assert.ok(stats.writeAmplification >= 1, `write amplification ${stats.writeAmplification}`);
+    assert.ok(stats.cache.hits + stats.cache.misses > 0);
+    assert.ok(stats.bloom.checks > 0 && stats.bloom.useful > 0);
+    assert.equal(stats.backgroundError, null);
+    await db.close();
+  });
+});
