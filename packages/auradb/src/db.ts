@@ -190,6 +190,17 @@ export class DbIterator implements Iterable<[Uint8Array, Uint8Array]>, AsyncIter
     return [this.batch.keys[index]!, this.batch.values[index]!];
   }
 
+  /**
+   * Moves to the first entry at or after `target` (at or before it, for a reverse iterator),
+   * within the iterator's bounds. Entries already returned still count against `limit`.
+   */
+  seek(target: Bytes): void {
+    if (this.closed) throw new ClosedError("auradb: the iterator is closed");
+    this.inner.seek(toBytes(target, "a seek target"));
+    this.batch.keys.length = 0;
+    this.index = 0;
+  }
+
   /** Releases what the iterator pins. A second call is a no-op. */
   close(): void {
     if (this.closed) return;

@@ -117,3 +117,22 @@ describe("AuraDB API", () => {
     await db.close();
   });
 });
+
+describe("DbIterator.seek", () => {
+  it("repositions within the bounds, in both directions", async () => {
+    const fs = new MemFs();
+    const db = await AuraDB.open("/db", { fs, memtableBytes: 4096 });
+    for (let index = 0; index < 300; index++) await db.put(`k${String(index).padStart(3, "0")}`, `v${index}`);
+    await db.flush();
+    const iterator = db.iterator({ lt: "k200" });
+    iterator.seek("k150");
+    assert.equal(text(iterator.nextSync()![0]), "k150");
+    iterator.seek("k1995"); // between keys: the next one, but k200 is out of bounds
+    assert.equal(iterator.nextSync(), undefined);
+    const reverse = db.iterator({ reverse: true });
+    reverse.seek("k0505");
+    assert.equal(text(reverse.nextSync()![0]), "k050");
+    reverse.close();
+    await db.close();
+  });
+});
