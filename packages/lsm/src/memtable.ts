@@ -28,8 +28,8 @@
  * - Leaves are slotted pages: the hints and a byte per slot naming its row are kept in order,
  *   while rows stay where they were appended, so an insert shifts 5 bytes per later slot instead
  *   of a 44-byte row. A split puts both halves back in slot order.
- * - A split at the right end of the tree leaves the full leaf full, so sequential inserts build
- *   full leaves (1.5x fewer nodes than half-full splits).
+ * - A split at either end of the tree leaves the full node full, so that ascending and descending
+ *   inserts build full leaves (55 bytes of overhead per entry instead of 110; 80 for random).
  *
  * Why: at a million entries every structure is far larger than the CPU caches, and random inserts
  * and gets cost what their cache misses cost (about 100-250 ns each on the benchmark machine). A
@@ -105,10 +105,13 @@ const LEAF_NEXT = 2;
 const LEAF_PREV = 3;
 /** Bumped by every insert into the leaf: an iterator on it must find its entry again. */
 const LEAF_VERSION = 4;
-const LEAF_HINTS = 8;
-/** LEAF_CAPACITY bytes: the row of each slot, in slot order. */
-const LEAF_ORDER = LEAF_HINTS + LEAF_CAPACITY;
-const LEAF_LOW = LEAF_ORDER + LEAF_CAPACITY / 4;
+/**
+ * LEAF_CAPACITY bytes: the row of each slot, in slot order. Right after the header, in the line a
+ * search reads first; the hints follow, 64-byte aligned (one 128-byte pair for 32 slots).
+ */
+const LEAF_ORDER = 8;
+const LEAF_HINTS = roundUp(LEAF_ORDER + LEAF_CAPACITY / 4, 16);
+const LEAF_LOW = LEAF_HINTS + LEAF_CAPACITY;
 const LEAF_HIGH = LEAF_LOW + FENCE_INTS;
 const LEAF_ROWS = LEAF_HIGH + FENCE_INTS;
 /** Rounded up to 64 bytes, so that every node starts a cache line. */
@@ -125,7 +128,7 @@ const INNER_INTS = roundUp(INNER_ROWS + INNER_CAPACITY * INNER_ROW_INTS, 16);
 // Invariant: the layout fits together (checked once, at load).
 invariant(LEAF_CAPACITY % 4 === 0 && LEAF_CAPACITY >= 4 && LEAF_CAPACITY <= 256, "the order column is whole ints, one byte per slot");
 invariant(INNER_CAPACITY >= 16, "DEPTH_MAX assumes at least 16 children per inner node");
-invariant(LEAF_NEXT < LEAF_HINTS && LEAF_VERSION < LEAF_HINTS && NODE_PREFIX < INNER_HINTS, "headers end before the hints");
+invariant(LEAF_NEXT < LEAF_ORDER && LEAF_VERSION < LEAF_ORDER && NODE_PREFIX < INNER_HINTS, "headers end before the columns");
 invariant(INLINE_BYTES === 16, "the inline bytes are four words");
 invariant(ROW_KEY_INTS === ROW_OFFSET + 1 && ROW_VALUE_LENGTH === ROW_KEY_INTS, "the key part is a row's first ints");
 invariant(SLAB_ENTRY_BYTES_MAX <= SLAB_BYTES, "a small entry fits in a fresh slab");
@@ -253,6 +256,11 @@ export class Memtable {
 class Tree {
   /** Arena slabs (and the own buffers of large entries), addressed by rows as (slab, offset). */
   readonly slabs: Uint8Array[] = [];
+  /**
+   * Their buffers (every slab starts at byte 0 of its own): `new Uint8Array(buffer, offset,
+   * length)` makes a view 30-40% faster than `subarray` on V8 (no species lookup), as fast on JSC.
+   */
+  readonly buffers: ArrayBufferLike[] = [];
   private slab: Uint8Array = EMPTY;
   private slabIndex = -1;
   private slabCursor = 0;
@@ -335,12 +343,14 @@ class Tree {
       slabId = this.slabs.length;
       offset = 0;
       this.slabs.push(slab);
+      this.buffers.push(slab.buffer);
     } else {
       // NB: slabIndex < 0 before the first slab, even for an empty key and value.
       if (this.slabIndex < 0 || this.slabCursor + entryBytes > SLAB_BYTES) {
         this.slab = new Uint8Array(SLAB_BYTES);
         this.slabIndex = this.slabs.length;
         this.slabs.push(this.slab);
+        this.buffers.push(this.slab.buffer);
         this.slabCursor = 0;
       }
       slab = this.slab;
@@ -385,7 +395,7 @@ class Tree {
     result.kind = leaf[row + ROW_KIND] as ValueKind;
     result.seq = leaf[row + ROW_SEQ_HIGH]! * TWO_POW_32 + ((leaf[row + ROW_SEQ_LOW]! ^ SIGN) >>> 0);
     const valueStart = leaf[row + ROW_OFFSET]! + leaf[row + ROW_LENGTH]!;
-    result.value = this.slabs[leaf[row + ROW_SLAB]!]!.subarray(valueStart, valueStart + leaf[row + ROW_VALUE_LENGTH]!);
+    result.value = new Uint8Array(this.buffers[leaf[row + ROW_SLAB]!]!, valueStart, leaf[row + ROW_VALUE_LENGTH]!);
     return result;
   }
 
@@ -600,13 +610,15 @@ class Tree {
     // (still right: its keys are within the left's old fences); `refreshPrefix` lengthens it.
     copyInts(left, leftBase + LEAF_HIGH, right, rightBase + LEAF_HIGH, FENCE_INTS);
     right[rightBase + NODE_PREFIX] = left[leftBase + NODE_PREFIX]!;
-    if (position === LEAF_CAPACITY && left[leftBase + LEAF_NEXT] === NIL) {
-      // Past the last key of the tree: leave the left leaf full, so sequential inserts fill leaves.
-      this.insertLeafSlot(right, rightOrders, rightBase, 0, 0, slabId, offset, valueLength, kind);
-    } else {
-      const half = LEAF_CAPACITY >>> 1;
-      const moved = LEAF_CAPACITY - half;
-      // Both halves get their rows back in slot order, so that rows 0..size-1 are occupied.
+    // How many slots stay left. At the ends of the tree, the full leaf stays full and the new entry
+    // starts a leaf of its own, so that ascending and descending inserts fill leaves (55 bytes per
+    // entry instead of 110); elsewhere, halves.
+    let half = LEAF_CAPACITY >>> 1;
+    if (position === LEAF_CAPACITY && left[leftBase + LEAF_NEXT] === NIL) half = LEAF_CAPACITY;
+    else if (position === 0 && left[leftBase + LEAF_PREV] === NIL) half = 0;
+    const moved = LEAF_CAPACITY - half;
+    if (moved > 0) {
+      // Both leaves get their rows in slot order, so that rows 0..size-1 are the occupied ones.
       for (let slot = 0; slot < moved; slot++) {
         copyInts(left, leftRows + leftOrders[leftOrder + half + slot]! * LEAF_ROW_INTS, right, rightRows + slot * LEAF_ROW_INTS, LEAF_ROW_INTS);
         rightOrders[rightOrder + slot] = slot;
@@ -620,9 +632,10 @@ class Tree {
       copyInts(scratch, 0, left, leftRows, half * LEAF_ROW_INTS);
       left[leftBase + NODE_SIZE] = half;
       right[rightBase + NODE_SIZE] = moved;
-      if (position <= half) this.insertLeafSlot(left, leftOrders, leftBase, half, position, slabId, offset, valueLength, kind);
-      else this.insertLeafSlot(right, rightOrders, rightBase, moved, position - half, slabId, offset, valueLength, kind);
     }
+    if (half === LEAF_CAPACITY) this.insertLeafSlot(right, rightOrders, rightBase, 0, 0, slabId, offset, valueLength, kind);
+    else if (position <= half) this.insertLeafSlot(left, leftOrders, leftBase, half, position, slabId, offset, valueLength, kind);
+    else this.insertLeafSlot(right, rightOrders, rightBase, moved, position - half, slabId, offset, valueLength, kind);
     invariant(left[leftBase + NODE_SIZE]! + right[rightBase + NODE_SIZE]! === LEAF_CAPACITY + 1, "a leaf split keeps every entry");
     // The separator is the right leaf's first key: the left's new high fence, the right's low one.
     const separator = rightRows + rightOrders[rightOrder]! * LEAF_ROW_INTS;
@@ -676,20 +689,22 @@ class Tree {
     const rightBase = (rightId & CHUNK_MASK) * INNER_INTS;
     copyInts(node, nodeBase + INNER_HIGH, right, rightBase + INNER_HIGH, FENCE_INTS);
     right[rightBase + NODE_PREFIX] = node[nodeBase + NODE_PREFIX]!;
-    if (position === size && this.onRightEdge(level - 1)) {
-      // As for leaves: the right edge of the tree grows by full nodes.
-      this.insertInnerSlot(right, rightBase, 0, 0, source, from, child);
-    } else {
-      const half = INNER_CAPACITY >>> 1;
-      const moved = INNER_CAPACITY - half;
+    // As for leaves: at the ends of the tree, the full node stays full. (The left end inserts at
+    // slot 1, just after the first child, which split.)
+    let half = INNER_CAPACITY >>> 1;
+    if (position === size && this.onEdge(level - 1, true)) half = INNER_CAPACITY;
+    else if (position === 1 && this.onEdge(level - 1, false)) half = 1;
+    const moved = INNER_CAPACITY - half;
+    if (moved > 0) {
       copyInts(node, nodeBase + INNER_HINTS + half, right, rightBase + INNER_HINTS, moved);
       copyInts(node, nodeBase + INNER_CHILDREN + half, right, rightBase + INNER_CHILDREN, moved);
       copyInts(node, nodeBase + INNER_ROWS + half * INNER_ROW_INTS, right, rightBase + INNER_ROWS, moved * INNER_ROW_INTS);
       node[nodeBase + NODE_SIZE] = half;
       right[rightBase + NODE_SIZE] = moved;
-      if (position <= half) this.insertInnerSlot(node, nodeBase, half, position, source, from, child);
-      else this.insertInnerSlot(right, rightBase, moved, position - half, source, from, child);
     }
+    if (half === INNER_CAPACITY) this.insertInnerSlot(right, rightBase, 0, 0, source, from, child);
+    else if (position <= half) this.insertInnerSlot(node, nodeBase, half, position, source, from, child);
+    else this.insertInnerSlot(right, rightBase, moved, position - half, source, from, child);
     // The right node's slot 0 keeps its key: it is the separator pushed up, and the low fence.
     copyFence(right, rightBase + INNER_ROWS, right, rightBase + INNER_LOW);
     copyFence(right, rightBase + INNER_ROWS, node, nodeBase + INNER_HIGH);
@@ -776,12 +791,12 @@ class Tree {
     }
   }
 
-  /** True when the path from the root down to `level` always took the last child. */
-  private onRightEdge(level: number): boolean {
+  /** True when the path from the root down to `level` always took the last child (`right`), or the first. */
+  private onEdge(level: number, right: boolean): boolean {
     for (let up = level; up >= 0; up--) {
       const id = this.pathNode[up]!;
-      const size = this.innerChunks[id >>> CHUNK_SHIFT]![(id & CHUNK_MASK) * INNER_INTS + NODE_SIZE]!;
-      if (this.pathIndex[up] !== size - 1) return false;
+      const last = this.innerChunks[id >>> CHUNK_SHIFT]![(id & CHUNK_MASK) * INNER_INTS + NODE_SIZE]! - 1;
+      if (this.pathIndex[up] !== (right ? last : 0)) return false;
     }
     return true;
   }
@@ -839,7 +854,7 @@ class MemtableIterator implements InternalIterator {
 
   key(): Uint8Array {
     this.requireValid();
-    return this.tree.slabs[this.slabId]!.subarray(this.offset, this.offset + this.keyLength);
+    return new Uint8Array(this.tree.buffers[this.slabId]!, this.offset, this.keyLength);
   }
 
   seq(): number {
@@ -854,8 +869,7 @@ class MemtableIterator implements InternalIterator {
 
   value(): Uint8Array {
     this.requireValid();
-    const start = this.offset + this.keyLength;
-    return this.tree.slabs[this.slabId]!.subarray(start, start + this.valueLength);
+    return new Uint8Array(this.tree.buffers[this.slabId]!, this.offset + this.keyLength, this.valueLength);
   }
 
   seekToFirst(): void {
@@ -947,7 +961,7 @@ class MemtableIterator implements InternalIterator {
     const tree = this.tree;
     const leafId = this.leafId;
     if (tree.leafChunks[leafId >>> CHUNK_SHIFT]![(leafId & CHUNK_MASK) * LEAF_INTS + LEAF_VERSION] === this.version) return;
-    const key = tree.slabs[this.slabId]!.subarray(this.offset, this.offset + this.keyLength);
+    const key = new Uint8Array(tree.buffers[this.slabId]!, this.offset, this.keyLength);
     this.leafId = tree.locateTarget(key, this.currentSeq);
     this.position = tree.position;
   }
