@@ -36,10 +36,33 @@
  * skiplist reads ~30 nodes per search, each one a miss; this tree reads about one line per inner
  * level (the inner hint columns are small enough to stay cached) and two or three per leaf.
  *
- * Numbers (ops/s, median of 5, `bench/memtable.ts`, 1 M entries, 16 B keys, 100 B values; 2-vCPU
- * VM; see the report in the bench's output for the load):
+ * Measured with `bench/memtable.ts` (M ops/s, wall-clock, median of 5, each repetition in a fresh
+ * process; 1 M entries, 16-byte keys, 100-byte values; Node 24.21, Bun 1.4.5, Deno 2.9.6 on a
+ * 2-vCPU VM shared with other jobs, load average 1.2-2.2; scans and seeks read a key and a value
+ * byte of each entry):
  *
- * MEASUREMENTS_PLACEHOLDER
+ *                          B+tree (this file)   skiplist, typed arrays  skiplist, objects
+ *                          Node  Bun   Deno     Node  Bun   Deno        Node  Bun   Deno
+ *     insert sequential    1.26  1.29  1.41     0.82  1.06  1.03        0.31  0.76  0.43
+ *     insert random        1.10  0.68  0.89     0.28  0.27  0.31        0.05  0.07  0.08
+ *     get present          0.99  0.84  1.06     0.21  0.23  0.30        0.04  0.06  0.07
+ *     get absent           1.61  1.37  1.61     0.22  0.26  0.32        0.04  0.05  0.07
+ *     iterate forward      2.86  1.40  3.26     1.96  1.49  2.76        1.84  1.26  1.99
+ *     iterate reverse      3.07  1.47  3.13     2.10  1.41  2.95        1.96  3.87  2.60
+ *     seek + next 10       0.20  0.10  0.22     0.08  0.07  0.10        0.03  0.04  0.06
+ *     bytes per entry      197                  169                     ~359
+ *
+ * The typed skiplist keeps a node's links, 16 inline key bytes, length and sequence together in one
+ * Int32Array (one cache line per step); it stays in bench/memtable.ts for the comparison. Earlier
+ * designs, measured once each on Node with the same workload (random inserts / present gets, M/s):
+ * skiplist with typed links but keys only in the arena 0.13 / 0.09; B+tree whose leaves hold entry
+ * ids 0.40 / 0.28; B+tree with 16 inline key bytes in sorted rows 0.85 / 0.75; then chunked node
+ * pools (no object per node: +25% gets), hint columns and slotted leaves gave this one.
+ *
+ * NB: a fresh process pays first-touch page faults on every new slab and node chunk (about 160 MB
+ * per million such entries, 3-18 us per 4 KiB page on that VM): much of the insert time above. A
+ * long-running engine does better once the allocator reuses the memory of dropped memtables
+ * (3 M sequential inserts/s on Node from the third memtable on).
  *
  * ## Contracts
  * - Single-threaded, like all JavaScript: "concurrent" means an iterator is used between adds.
@@ -198,10 +221,10 @@ export class Memtable {
 
   /**
    * Memory held, for the write buffer budget: key and value bytes plus the tree's nodes (1.7 KiB
-   * per leaf of up to 32 entries, and the inner nodes). About 75 bytes per entry over key and
-   * value after random inserts, 55 after sequential ones. Not counted: the unused tail of the
-   * current 256 KiB slab, and the ends of earlier slabs an entry did not fit in (at most 64 KiB
-   * per slab, a few bytes on average for small entries).
+   * per leaf of up to 32 entries, and the inner nodes): about 80 bytes per entry over key and
+   * value after random inserts, 55 after ascending or descending ones. Not counted: the unused
+   * tail of the current 256 KiB slab, and the ends of earlier slabs an entry did not fit in (less
+   * than the entry: a few bytes on average for small entries, at most a quarter of the slab).
    */
   get approximateBytes(): number {
     return this.tree.keyBytes + this.tree.valueBytes + this.tree.leafCount * LEAF_INTS * 4 + this.tree.innerCount * INNER_INTS * 4;
