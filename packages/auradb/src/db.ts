@@ -564,17 +564,8 @@ export class AuraDB {
       if (found !== undefined) return found;
     }
     for (let level = 1; level < levels.length; level++) {
-      const tables = levels[level]!;
-      // The first table whose largest key is >= key.
-      let low = 0;
-      let high = tables.length;
-      while (low < high) {
-        const middle = (low + high) >>> 1;
-        if (compareBytes(tables[middle]!.largestKey, key) < 0) low = middle + 1;
-        else high = middle;
-      }
-      const table = tables[low];
-      if (table === undefined || compareBytes(key, table.smallestKey) < 0) continue;
+      const table = tableHolding(levels[level]!, key);
+      if (table === undefined) continue;
       const found = this.reader(table.fileNumber).get(key, seq);
       if (found !== undefined) return found;
     }
@@ -830,10 +821,9 @@ export class AuraDB {
 
   /** True when a level below `level` has a table whose range holds `key` (tombstones must stay). */
   private keyMayExistBelow(version: Version, key: Uint8Array, level: number): boolean {
+    // NB: called per key during compaction: binary search in each (sorted, disjoint) level.
     for (let deeper = level + 1; deeper < version.levels.length; deeper++) {
-      for (const table of version.levels[deeper]!) {
-        if (compareBytes(key, table.smallestKey) >= 0 && compareBytes(key, table.largestKey) <= 0) return true;
-      }
+      if (tableHolding(version.levels[deeper]!, key) !== undefined) return true;
     }
     return false;
   }
@@ -972,6 +962,19 @@ export class AuraDB {
     await attempt(() => this.lock.release());
     if (failure !== null && !(AuraError.isInstance(failure) && failure.code === "AURADB_SIMULATED_CRASH")) throw failure;
   }
+}
+
+/** In a sorted, disjoint level: the table whose key range holds `key`, if any. */
+function tableHolding(tables: readonly TableMeta[], key: Uint8Array): TableMeta | undefined {
+  let low = 0;
+  let high = tables.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compareBytes(tables[middle]!.largestKey, key) < 0) low = middle + 1;
+    else high = middle;
+  }
+  const table = tables[low];
+  return table === undefined || compareBytes(key, table.smallestKey) < 0 ? undefined : table;
 }
 
 async function openTable(fs: FileSystem, dir: string, meta: TableMeta, cache: BlockCache): Promise<OpenTable> {

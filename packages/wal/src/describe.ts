@@ -2,10 +2,8 @@
  * A human-readable dump of a segment's bytes: the header, then one line per chunk (or per
  * problem). Used by tests as golden output and by `auradb dump`.
  */
-import { AuraError } from "@auradb/fs";
-import { crc32c, unmaskCrc } from "@auradb/fs";
+import { AuraError, crc32c, readVarint, unmaskCrc } from "@auradb/fs";
 import { CHUNK_HEADER_BYTES, CHUNK_START_BYTES_MIN, decodeSegmentHeader, SEGMENT_HEADER_BYTES, segmentCrcSeed } from "./format.ts";
-import { readVarint } from "@auradb/fs";
 
 const TYPE_NAMES: Record<number, string> = { 1: "FULL", 2: "FIRST", 3: "MIDDLE", 4: "LAST" };
 

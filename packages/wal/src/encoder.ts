@@ -2,9 +2,8 @@
  * Encodes records into chunks (docs/format/wal.md) in a growable buffer, ready for one
  * positional write per group commit.
  */
-import { crc32c, maskCrc } from "@auradb/fs";
+import { crc32c, maskCrc, varintLength, writeVarint } from "@auradb/fs";
 import { CHUNK_HEADER_BYTES, CHUNK_START_BYTES_MIN, ChunkType, segmentCrcSeed } from "./format.ts";
-import { varintLength, writeVarint } from "@auradb/fs";
 
 /**
  * The bytes of one segment that are encoded but not yet written. `startOffset` is where

@@ -3,8 +3,7 @@
  *
  * Everything here is written to disk: never change a value; retire numbers, never reuse them.
  */
-import { CorruptionError } from "@auradb/fs";
-import { crc32c, maskCrc, unmaskCrc } from "@auradb/fs";
+import { CorruptionError, crc32c, maskCrc, unmaskCrc } from "@auradb/fs";
 
 /** `"AWAL"` as the first four bytes of every segment. */
 export const SEGMENT_MAGIC = 0x4c415741; // little-endian u32 of the bytes 0x41 0x57 0x41 0x4c

@@ -2,10 +2,8 @@
  * Parses chunks back into records (docs/format/wal.md), block by block, and classifies damage as
  * a torn tail or corruption.
  */
-import { type File, readAt } from "@auradb/fs";
-import { crc32c, unmaskCrc } from "@auradb/fs";
+import { crc32c, type File, readAt, readVarint, unmaskCrc, type VarintResult } from "@auradb/fs";
 import { CHUNK_HEADER_BYTES, CHUNK_START_BYTES_MIN, CHUNK_TYPE_SKIPPABLE_BIT, ChunkType, SEGMENT_HEADER_BYTES, segmentCrcSeed } from "./format.ts";
-import { readVarint, type VarintResult } from "@auradb/fs";
 
 /**
  * A record read back from the log. `data` is the caller's (the log never writes to it again);
