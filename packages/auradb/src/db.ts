@@ -521,6 +521,10 @@ export class AuraDB {
     if (this.memtable.entryCount === 0) return;
     this.immutables.push({ memtable: this.memtable, lastLsn: this.activeLastLsn });
     this.memtable = new Memtable();
+    // NB: a new WAL segment per memtable, so that the flush can delete the log it checkpoints
+    // (otherwise the log is trimmed a whole segment at a time: twice the disk use after a fill,
+    // and a reopen reads it all). A failure here fails the next append, which reports it.
+    this.wal.roll().catch(() => {});
     this.scheduleFlush();
   }
 

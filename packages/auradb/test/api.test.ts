@@ -116,6 +116,27 @@ describe("AuraDB API", () => {
     assert.equal(stats.backgroundError, null);
     await db.close();
   });
+
+  it("a flush deletes the log it checkpoints: the WAL holds only unflushed writes", async () => {
+    const { fs, db } = await openMemory({ memtableBytes: 16 * 1024 });
+    const value = "v".repeat(100);
+    for (let index = 0; index < 3000; index++) await db.put(`key:${String(index).padStart(5, "0")}`, value);
+    await db.flush();
+    const walBytes = async () => {
+      let total = 0;
+      for (const name of await fs.list("/db/wal")) if (name.endsWith(".wal")) total += (await fs.stat(`/db/wal/${name}`)).size;
+      return total;
+    };
+    const written = db.stats().walBytesWritten;
+    assert.ok(written > 300_000, `wal bytes written ${written}`);
+    // NB: the newest segment is kept (and the one before it when writes were in flight at a switch).
+    assert.ok((await walBytes()) < 64 * 1024, `the log was trimmed at each flush: ${await walBytes()} bytes left`);
+    await db.close();
+    const reopened = await AuraDB.open("/db", { fs });
+    assert.equal(new TextDecoder().decode(reopened.getSync("key:02999")), value);
+    assert.equal(new TextDecoder().decode(reopened.getSync("key:00000")), value);
+    await reopened.close();
+  });
 });
 
 describe("DbIterator.seek", () => {

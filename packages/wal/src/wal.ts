@@ -302,6 +302,23 @@ export class Wal {
   }
 
   /**
+   * Seals the segment being written (if it holds a record) so that later appends go to a new
+   * one, and resolves with the LSN that new segment starts at once its file exists and the sealed
+   * one is durable. The boundary is set synchronously, at the call: records appended after the
+   * call are in the new segment. An owner that trims its log at checkpoints (a flushed memtable)
+   * rolls at each checkpoint, so that `removeBefore` drops the older records at once instead of a
+   * whole `segmentBytes` segment at a time.
+   */
+  roll(): Promise<number> {
+    const refusal = this.refusal();
+    if (refusal !== null) return Promise.reject(refusal);
+    const target = this.writeQueue[this.writeQueue.length - 1]!;
+    if (this.nextLsnValue > target.firstLsn) this.startSegment(target);
+    const lsn = this.nextLsnValue;
+    return this.sync().then(() => lsn);
+  }
+
+  /**
    * Deletes whole segments all of whose records have LSNs below `lsn` (never the segment being
    * written). Resolves with the number of segments removed.
    */

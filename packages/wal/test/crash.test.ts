@@ -23,7 +23,8 @@ const sizeArbitrary = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 1000, max: 3 * DEFAULT_BLOCK_BYTES }) },
 );
 
-const operationArbitrary = fc.record({ size: sizeArbitrary, sync: fc.boolean(), concurrent: fc.nat({ max: 4 }) });
+// NB: `roll` 0 seals the segment before the group (about one group in six).
+const operationArbitrary = fc.record({ size: sizeArbitrary, sync: fc.boolean(), concurrent: fc.nat({ max: 4 }), roll: fc.nat({ max: 5 }) });
 
 function isCrash(error: unknown): boolean {
   return AuraError.isInstance(error) && error.code === ErrorCode.SimulatedCrash;
@@ -44,7 +45,7 @@ interface Outcome {
  */
 async function runWorkload(
   wal: Wal,
-  operations: { size: number; sync: boolean; concurrent: number }[],
+  operations: { size: number; sync: boolean; concurrent: number; roll: number }[],
   salt: number,
   outcome: Outcome,
 ): Promise<void> {
@@ -52,8 +53,10 @@ async function runWorkload(
   while (index < operations.length) {
     const group = operations.slice(index, index + 1 + operations[index]!.concurrent);
     index += group.length;
-    const settled = await Promise.allSettled(
-      group.map((operation) => {
+    const rolled = group[0]!.roll === 0 ? [wal.roll()] : [];
+    const settled = await Promise.allSettled([
+      ...rolled,
+      ...group.map((operation) => {
         const data = recordBytes(salt + outcome.issued.length, operation.size);
         const lsn = outcome.issued.push(data);
         return wal.append(data, { sync: operation.sync }).then((got) => {
@@ -62,7 +65,7 @@ async function runWorkload(
           if (operation.sync) outcome.durableCount = Math.max(outcome.durableCount, lsn);
         });
       }),
-    );
+    ]);
     for (const result of settled) {
       if (result.status === "rejected") {
         if (!isCrash(result.reason)) throw result.reason;

@@ -77,6 +77,30 @@ describe("Wal basics", () => {
     assert.equal(reopened.records[reopened.records.length - 1]!.lsn, 100);
   });
 
+  it("roll seals the segment at the call, so removeBefore drops a checkpointed prefix at once", async () => {
+    const fs = await newFs();
+    const wal = await openWal(fs, { sync: "none" });
+    for (let index = 0; index < 10; index++) await wal.append(recordBytes(index, 100));
+    assert.equal(wal.segmentCount, 1);
+    const pending = wal.append(recordBytes(10, 100)); // encoded before the roll: stays in the old segment
+    const rolled = wal.roll();
+    const after = wal.append(recordBytes(11, 100));
+    assert.equal(await pending, 11);
+    assert.equal(await rolled, 12, "the new segment starts at the first record appended after the call");
+    assert.equal(await after, 12);
+    assert.equal(wal.segmentCount, 2);
+    assert.equal(await wal.roll(), 13);
+    assert.equal(await wal.roll(), 13, "rolling an empty segment is a no-op");
+    assert.equal(wal.segmentCount, 3);
+    assert.equal(await wal.removeBefore(12), 1, "the segment of records 1..11 goes");
+    assert.equal(await wal.removeBefore(13), 1, "the segment of record 12 goes; the empty active one stays");
+    await wal.append(recordBytes(12, 100));
+    await wal.close();
+    const reopened = await replayAll(fs);
+    assert.deepEqual(reopened.records.map((record) => record.lsn), [13]);
+    assert.deepEqual(reopened.records[0]!.data, recordBytes(12, 100));
+  });
+
   it("appends made in one tick share one group commit (one datasync)", async () => {
     const fs = await newFs();
     const fault = new FaultFs(fs);
