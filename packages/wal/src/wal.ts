@@ -14,6 +14,7 @@ import {
   readAt,
   ReadOnlyError,
   writeAll,
+  writeAllSync,
   writeFileAtomic,
 } from "@auradb/fs";
 import { nodeFs } from "@auradb/fs/node";
@@ -156,6 +157,14 @@ const LOCK_NAME = "LOCK";
 const BACKGROUND_SYNC_BYTES = 8 * MIB;
 
 /**
+ * Groups up to this size are written with a synchronous `write` (where the file system has one):
+ * a small write to the page cache costs a few µs, while an asynchronous one waits a thread-pool
+ * round trip (measured on Node: 3.4 µs vs 34 µs per 100-byte record), which is most of the cost
+ * of a single awaited append. Larger groups go asynchronously, so the event loop is not blocked.
+ */
+const SYNC_WRITE_BYTES_MAX = 64 * 1024;
+
+/**
  * A segmented write-ahead log of opaque records, numbered by LSN from 1.
  *
  * Appends from the same tick (and those made while a write is in flight) share one write and one
@@ -171,6 +180,7 @@ export class Wal {
   private readonly policy: SyncPolicy;
   private readonly defaultSync: boolean;
   private readonly buffered: boolean;
+  private readonly syncWrites: boolean;
   private readonly segmentBytes: number;
   private readonly blockBytes: number;
   private readonly recordBytesMax: number;
@@ -210,6 +220,7 @@ export class Wal {
     this.policy = options.sync ?? "always";
     this.defaultSync = this.policy === "always";
     this.buffered = typeof this.policy === "object";
+    this.syncWrites = init.fs.supports.syncIO;
     this.segmentBytes = options.segmentBytes ?? 64 * MIB;
     this.blockBytes = options.blockBytes ?? DEFAULT_BLOCK_BYTES;
     this.recordBytesMax = options.recordBytesMax ?? 64 * MIB;
@@ -531,7 +542,10 @@ export class Wal {
         if (!segment.created) await this.createSegmentFile(segment);
         const bytes = segment.encoder!.take();
         this.unwrittenBytes -= bytes.length;
-        if (bytes.length > 0) {
+        if (bytes.length > 0 && this.syncWrites && bytes.length <= SYNC_WRITE_BYTES_MAX) {
+          writeAllSync(segment.file!, bytes, segment.writtenOffset);
+          segment.writtenOffset += bytes.length;
+        } else if (bytes.length > 0) {
           await writeAll(segment.file!, bytes, segment.writtenOffset);
           segment.writtenOffset += bytes.length;
         }
