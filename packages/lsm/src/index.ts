@@ -5,6 +5,7 @@
 export { ValueKind, SEQUENCE_MAX } from "./types.ts";
 export type { InternalEntry, InternalIterator } from "./types.ts";
 export { compareBytes, compareInternal, equalBytes } from "./compare.ts";
+export { copyBytes } from "./copy.ts";
 export type { TableMeta, LsmShape, CompactionPlan, CompactionPolicy } from "./types.ts";
 export { ArrayIterator } from "./iterators/array.ts";
 export { MergingIterator, LINEAR_SCAN_CHILDREN_MAX } from "./iterators/merging.ts";
@@ -26,6 +27,8 @@ export { Memtable } from "./memtable.ts";
 export type { MemtableGetResult } from "./memtable.ts";
 export { TableBuilder } from "./sstable/builder.ts";
 export type { TableBuilderOptions, TableBuildResult } from "./sstable/builder.ts";
+export { BLOCK_COMPRESSIONS } from "./sstable/compression.ts";
+export type { BlockCompression } from "./sstable/compression.ts";
 export { TableReader } from "./sstable/reader.ts";
 export type { TableGetResult, TableIteratorOptions, TableReaderOptions, TableReaderStats } from "./sstable/reader.ts";
 export { BlockCache } from "./sstable/cache.ts";

@@ -268,7 +268,7 @@ interface TableParts {
   metaindex?: (handles: Array<[string, BlockHandle]>) => Uint8Array;
   /** Edits the footer before it is encoded. */
   footer?: (footer: Footer) => Footer;
-  /** Compression type of every block (0). */
+  /** Compression type of every block (default 0); the contents are not compressed by the assembler. */
   compressionType?: number;
 }
 
@@ -591,7 +591,9 @@ describe("hostile tables behind valid checksums", () => {
 
   it("an unknown compression type is corruption even with a valid checksum", async () => {
     const parts = partsOf(await buildBytes(entries, options));
-    await expectCorruption(assemble({ ...parts, compressionType: 1 }), "compression type 1");
+    for (const type of [2, 255]) await expectCorruption(assemble({ ...parts, compressionType: type }), `compression type ${type}`);
+    // Type 1 (Snappy) over contents that are not a Snappy stream.
+    await expectCorruption(assemble({ ...parts, compressionType: 1 }), "uncompressed contents marked Snappy");
   });
 
   it("a table whose size is given too large, too small or absurd is refused", async () => {

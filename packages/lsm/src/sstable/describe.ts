@@ -6,12 +6,15 @@
 import { AuraError } from "@auradb/fs";
 import { Block, BlockIterator } from "./block.ts";
 import { BloomFilter } from "./bloom.ts";
+import { snappyUncompress } from "./compression.ts";
 import {
+  BLOCK_BYTES_MAX,
   blockChecksum,
   checkBlockHandle,
   decodeFooter,
   decodeHeader,
   fileCrcSeed,
+  CompressionType,
   FOOTER_BYTES,
   HEADER_BYTES,
   MetaBlockName,
@@ -105,12 +108,33 @@ export function describeTable(bytes: Uint8Array, options: DescribeTableOptions =
     const type = bytes[end]!;
     const stored = (bytes[end + 1]! | (bytes[end + 2]! << 8) | (bytes[end + 3]! << 16) | (bytes[end + 4]! << 24)) >>> 0;
     const checksumOk = stored === blockChecksum(bytes.subarray(handle.offset, end + 1), seed);
-    header += `: type ${type} crc ${checksumOk ? "ok" : "MISMATCH"}`;
+    header += `: type ${type}`;
+    // Type 1: the stored contents are a Snappy block of the block.
+    const storedContents = bytes.subarray(handle.offset, end);
+    let contents: Uint8Array | undefined;
+    let typeError: string | undefined;
+    if (type === CompressionType.None) {
+      contents = storedContents;
+    } else if (type === CompressionType.Snappy) {
+      try {
+        contents = snappyUncompress(storedContents, BLOCK_BYTES_MAX, path, handle.offset);
+        header += ` (snappy, ${contents.length} bytes)`;
+      } catch (error) {
+        typeError = errorText(error);
+      }
+    } else {
+      typeError = `auradb/lsm: unknown compression type ${type}`;
+    }
+    header += ` crc ${checksumOk ? "ok" : "MISMATCH"}`;
     let result: { summary?: string; lines: string[] };
-    try {
-      result = body(bytes.subarray(handle.offset, end));
-    } catch (error) {
-      result = { lines: [`error: ${errorText(error)}`] };
+    if (contents === undefined) {
+      result = { lines: [`error: ${typeError}`] };
+    } else {
+      try {
+        result = body(contents);
+      } catch (error) {
+        result = { lines: [`error: ${errorText(error)}`] };
+      }
     }
     lines.push(result.summary === undefined ? header : `${header} ${result.summary}`);
     for (const line of result.lines) lines.push(`  ${line}`);

@@ -5,6 +5,7 @@
  * Everything here is written to disk: never change a value; retire numbers, never reuse them.
  */
 import { CorruptionError, crc32c, maskCrc, unmaskCrc } from "@auradb/fs";
+import { snappyUncompress } from "./compression.ts";
 
 /** The format version this code writes; it reads exactly versions 1..FORMAT_VERSION. */
 export const FORMAT_VERSION = 1;
@@ -27,8 +28,12 @@ export const FOOTER_CRC_OFFSET = 36;
 /** compressionType(1) maskedCrc(4), after every block's contents. */
 export const TRAILER_BYTES = 5;
 
-/** Block compression types (the trailer's first byte). Only `None` exists; 1..255 are reserved. */
-export const CompressionType = { None: 0 } as const;
+/**
+ * Block compression types (the trailer's first byte). 0: the contents are the block; 1: the
+ * contents are a Snappy raw block (varint uncompressed length, then elements) of the block.
+ * 2..255 are reserved (a reader refuses them as corruption).
+ */
+export const CompressionType = { None: 0, Snappy: 1 } as const;
 /** A block compression type (the trailer's first byte). */
 export type CompressionType = (typeof CompressionType)[keyof typeof CompressionType];
 
@@ -283,9 +288,11 @@ export function blockChecksum(contentsAndType: Uint8Array, seed: number): number
 
 /**
  * Checks a block read as contents + trailer (`bytes.length` must be `size + TRAILER_BYTES`) and
- * returns the contents (a view of `bytes`). `verifyChecksum: false` skips only the checksum.
+ * returns the block: the contents (a view of `bytes`) for type 0, the decompressed contents (a
+ * new array) for type 1. `verifyChecksum: false` skips only the checksum: a compressed block is
+ * checked as it is decoded whatever this flag (see `compression.ts`).
  * @throws CorruptionError naming `path` and the block's offset on a short read, an unknown
- *   compression type or a checksum mismatch.
+ *   compression type, a checksum mismatch or a malformed compressed block.
  */
 export function checkBlock(bytes: Uint8Array, handle: BlockHandle, seed: number, path: string, verifyChecksum: boolean): Uint8Array {
   const size = handle.size;
@@ -306,11 +313,10 @@ export function checkBlock(bytes: Uint8Array, handle: BlockHandle, seed: number,
     }
   }
   const type = bytes[size]!;
-  if (type !== CompressionType.None) {
-    throw new CorruptionError(`auradb/lsm: sstable block at ${handle.offset} has unknown compression type ${type}`, {
-      path,
-      offset: handle.offset + size,
-    });
-  }
-  return bytes.subarray(0, size);
+  if (type === CompressionType.None) return bytes.subarray(0, size);
+  if (type === CompressionType.Snappy) return snappyUncompress(bytes.subarray(0, size), BLOCK_BYTES_MAX, path, handle.offset);
+  throw new CorruptionError(`auradb/lsm: sstable block at ${handle.offset} has unknown compression type ${type}`, {
+    path,
+    offset: handle.offset + size,
+  });
 }
