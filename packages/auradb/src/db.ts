@@ -734,7 +734,7 @@ export class AuraDB {
         if (builder === null) {
           fileNumber = this.versions.newFileNumber();
           file = await this.fs.open(this.tablePath(fileNumber), { create: true, exclusive: true });
-          builder = new TableBuilder(file, fileNumber, { blockBytes: this.options.blockBytes, bloomBitsPerKey: this.options.bloomBitsPerKey });
+          builder = new TableBuilder(file, fileNumber, { blockBytes: this.options.blockBytes, bloomBitsPerKey: this.options.bloomBitsPerKey, compression: this.options.compression });
         }
         (builder as TableBuilder).add(key, source.seq(), source.kind(), source.value());
         lastKey = lastKey !== null && compareBytes(lastKey, key) === 0 ? lastKey : key.slice();

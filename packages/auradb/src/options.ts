@@ -2,6 +2,7 @@
  * The engine's options, their defaults and their validation.
  */
 import { type FileSystem, InvalidArgumentError } from "@auradb/fs";
+import { BLOCK_COMPRESSIONS, type BlockCompression } from "@auradb/lsm";
 import type { SyncPolicy } from "@auradb/wal";
 
 export interface AuraDBOptions {
@@ -27,6 +28,12 @@ export interface AuraDBOptions {
   readonly cacheBytes?: number;
   /** Bloom filter bits per key (0: no filter). Default 10 (~1 % false positives). */
   readonly bloomBitsPerKey?: number;
+  /**
+   * Compression of the data blocks of new tables: `'none'` (default) or `'snappy'` (a block is
+   * stored compressed only when that saves at least 12.5 %). Tables written either way are read
+   * whatever this option says. See BENCHMARKS.md, "Block compression", for what it costs.
+   */
+  readonly compression?: BlockCompression;
   /** Size at which compaction cuts output tables. Default 2 MiB. */
   readonly targetFileBytes?: number;
   /** L0 tables that trigger a compaction into L1. Default 4. */
@@ -60,6 +67,7 @@ export interface ResolvedOptions {
   readonly blockBytes: number;
   readonly cacheBytes: number;
   readonly bloomBitsPerKey: number;
+  readonly compression: BlockCompression;
   readonly targetFileBytes: number;
   readonly l0CompactionTrigger: number;
   readonly l0SlowdownFiles: number;
@@ -79,6 +87,15 @@ function integer(name: string, value: number | undefined, fallback: number, mini
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < minimum || value > maximum) {
     throw new InvalidArgumentError(`auradb: option ${name} must be an integer from ${minimum} to ${maximum}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(name: string, value: T | undefined, fallback: T, allowed: readonly T[]): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== "string" || !allowed.includes(value)) {
+    const list = allowed.map((item) => `'${item}'`).join(", ");
+    throw new InvalidArgumentError(`auradb: option ${name} must be one of ${list}, got ${typeof value === "string" ? `'${value}'` : String(value)}`);
   }
   return value;
 }
@@ -105,6 +122,7 @@ export function resolveOptions(options: AuraDBOptions): ResolvedOptions {
     blockBytes: integer("blockBytes", options.blockBytes, 4096, 256, 4 * MIB),
     cacheBytes: integer("cacheBytes", options.cacheBytes, 32 * MIB, 0, 64 * 1024 * MIB),
     bloomBitsPerKey: integer("bloomBitsPerKey", options.bloomBitsPerKey, 10, 0, 64),
+    compression: oneOf("compression", options.compression, "none", BLOCK_COMPRESSIONS),
     targetFileBytes: integer("targetFileBytes", options.targetFileBytes, 2 * MIB, 4096, 4096 * MIB),
     l0CompactionTrigger,
     l0SlowdownFiles,

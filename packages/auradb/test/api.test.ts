@@ -87,6 +87,8 @@ describe("AuraDB API", () => {
     const fs = new MemFs();
     await assert.rejects(AuraDB.open("/none", { fs, createIfMissing: false }), code(ErrorCode.NotFound));
     await assert.rejects(AuraDB.open("/db", { fs, memtableBytes: -1 }), code(ErrorCode.InvalidArgument));
+    await assert.rejects(AuraDB.open("/db", { fs, compression: "zstd" as never }), code(ErrorCode.InvalidArgument));
+    await assert.rejects(AuraDB.open("/db", { fs, compression: 1 as never }), code(ErrorCode.InvalidArgument));
     const db = await AuraDB.open("/db", { fs });
     await assert.rejects(AuraDB.open("/db", { fs }), code(ErrorCode.Locked));
     await db.close();
@@ -98,6 +100,27 @@ describe("AuraDB API", () => {
     const body = "AURADB-CURRENT 9 MANIFEST-000001";
     await writeFileAtomic(fs, current, new TextEncoder().encode(`${body} 00000000\n`));
     await assert.rejects(AuraDB.open("/db", { fs }), code(ErrorCode.Corruption));
+  });
+
+  it("compression 'snappy': tables are smaller and read back; a database reopens under either setting", async () => {
+    const fs = new MemFs();
+    const value = (index: number) => JSON.stringify({ id: index, name: `user ${index % 17}`, email: `user${index % 17}@example.com`, active: index % 3 === 0 });
+    const sizes: Record<string, number> = {};
+    for (const compression of ["none", "snappy"] as const) {
+      const db = await AuraDB.open(`/${compression}`, { fs, compression });
+      for (let index = 0; index < 2000; index++) await db.put(`user:${String(index).padStart(9, "0")}`, value(index));
+      await db.compactRange();
+      let tableBytes = 0;
+      for (const name of await fs.list(`/${compression}`)) if (name.endsWith(".sst")) tableBytes += (await fs.stat(`/${compression}/${name}`)).size;
+      sizes[compression] = tableBytes;
+      await db.close();
+    }
+    assert.ok(sizes.snappy! < sizes.none! * 0.7, `snappy ${sizes.snappy} bytes of tables, none ${sizes.none}`);
+    // Reopened with the other setting: the tables say how each block is stored.
+    const db = await AuraDB.open("/snappy", { fs, compression: "none" });
+    for (const index of [0, 777, 1999]) assert.equal(text(db.getSync(`user:${String(index).padStart(9, "0")}`)), value(index));
+    assert.equal([...db.keys()].length, 2000);
+    await db.close();
   });
 
   it("stats report levels, write amplification, cache and bloom figures", async () => {

@@ -251,8 +251,8 @@ async function runSequence(ops: Op[], options: AuraDBOptions, seed: number): Pro
 
 const CONFIGURATIONS: { name: string; options: AuraDBOptions }[] = [
   {
-    name: "tiny memtable, eager compaction",
-    options: { memtableBytes: 4096, blockBytes: 256, l0CompactionTrigger: 2, level1Bytes: 16 * 1024, sizeRatio: 4, targetFileBytes: 8192, cacheBytes: 64 * 1024 },
+    name: "tiny memtable, eager compaction, snappy",
+    options: { memtableBytes: 4096, blockBytes: 256, l0CompactionTrigger: 2, level1Bytes: 16 * 1024, sizeRatio: 4, targetFileBytes: 8192, cacheBytes: 64 * 1024, compression: "snappy" },
   },
   { name: "defaults, no bloom", options: { bloomBitsPerKey: 0, memtableBytes: 64 * 1024 } },
   { name: "sync always", options: { sync: "always", memtableBytes: 16 * 1024, blockBytes: 1024 } },
