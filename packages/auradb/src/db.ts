@@ -20,6 +20,7 @@ import {
   BlockCache,
   CompactionIterator,
   compareBytes,
+  copyBytes,
   FileKind,
   type EntryBatch,
   type InternalIterator,
@@ -541,7 +542,8 @@ export class AuraDB {
     }
     if (found === undefined) found = this.getFromTables(this.versions.current, keyBytes, seq);
     if (found === undefined || found.kind === ValueKind.Delete) return undefined;
-    return found.value.slice();
+    // NB: a copy (the source is a cached block or the memtable's arena) carved from a shared slab.
+    return copyBytes(found.value);
   }
 
   /** The value of `key`, or undefined. */

@@ -5,6 +5,7 @@
  * (`db/db_iter.cc`), one direction per iterator.
  */
 import { compareBytes } from "../compare.ts";
+import { copyBytes } from "../copy.ts";
 import { type InternalIterator, SEQUENCE_MAX, ValueKind } from "../types.ts";
 import { ByteBuffer } from "./_byte-buffer.ts";
 
@@ -41,13 +42,6 @@ export interface EntryBatch {
 }
 
 const NO_ENTRY = -1;
-
-/**
- * Bytes of one slab of `nextBatch` copies. 16 KiB: about 140 entries of 16-byte keys and
- * 100-byte values per allocation; arrays over a quarter of it get their own allocation, so that
- * a slab wastes at most a quarter.
- */
-const BATCH_SLAB_BYTES = 16 * 1024;
 
 /**
  * A cursor over user entries: for each key in range whose newest version visible at the snapshot
@@ -97,9 +91,6 @@ export class UserIterator {
   private savedSeq = 0;
   private savedKind: number = NO_ENTRY;
 
-  // nextBatch: the slab copies are carved from (see nextBatch).
-  private slab: Uint8Array | null = null;
-  private slabOffset = 0;
 
   /**
    * @param input a sorted source of internal entries (usually a `MergingIterator` over memtables,
@@ -220,7 +211,7 @@ export class UserIterator {
    * Lets an async consumer take many entries per await.
    *
    * The copies are owned by the caller. NB: like Node's `Buffer` pool, small keys and values are
-   * views of shared slabs of BATCH_SLAB_BYTES (one allocation per slab instead of one
+   * views of shared slabs (`copyBytes`: one allocation per slab instead of one
    * ArrayBuffer per array, the main per-entry cost on V8): keeping one of them alive keeps its
    * slab alive; `.slice()` it to keep it alone.
    */
@@ -230,8 +221,8 @@ export class UserIterator {
     batch.values.length = 0;
     batch.kinds.length = 0;
     for (let count = 0; count < max && this.positioned; count++) {
-      batch.keys.push(this.copyOut(this.key()));
-      batch.values.push(this.copyOut(this.value()));
+      batch.keys.push(copyBytes(this.key()));
+      batch.values.push(copyBytes(this.value()));
       batch.kinds.push(this.kind());
       this.next();
     }
@@ -362,21 +353,6 @@ export class UserIterator {
     }
     this.positioned = true;
     this.remaining--;
-  }
-
-  /** A copy of `bytes` the caller owns: a view of the current slab, or its own array when large. */
-  private copyOut(bytes: Uint8Array): Uint8Array {
-    const length = bytes.length;
-    if (length > BATCH_SLAB_BYTES / 4) return bytes.slice();
-    if (this.slab === null || this.slabOffset + length > this.slab.length) {
-      // NB: the old slab is not reused: views of it belong to the caller now.
-      this.slab = new Uint8Array(BATCH_SLAB_BYTES);
-      this.slabOffset = 0;
-    }
-    const start = this.slabOffset;
-    this.slab.set(bytes, start);
-    this.slabOffset = start + length;
-    return this.slab.subarray(start, start + length);
   }
 
   /** Copies the input's entry (its key unless `key` is null: same key as saved) for reverse. */
