@@ -27,6 +27,8 @@ const editArbitrary: fc.Arbitrary<VersionEdit> = fc.record(
     lastSequence: fc.nat(),
     deletedTables: fc.array(fc.record({ level: fc.nat({ max: 6 }), fileNumber: fc.nat() }), { maxLength: 4 }),
     addedTables: fc.array(fc.record({ level: fc.nat({ max: 6 }), table: tableArbitrary }), { maxLength: 4 }),
+    valueLogGarbage: fc.array(fc.record({ fileNumber: fc.nat(), bytes: fc.nat() }), { maxLength: 4 }),
+    valueLogRemoved: fc.array(fc.nat(), { maxLength: 3 }),
   },
   { requiredKeys: [] },
 );
@@ -45,6 +47,8 @@ describe("version edits", () => {
         const expected = normal(edit);
         if (expected.deletedTables?.length === 0) delete expected.deletedTables;
         if (expected.addedTables?.length === 0) delete expected.addedTables;
+        if (expected.valueLogGarbage?.length === 0) delete expected.valueLogGarbage;
+        if (expected.valueLogRemoved?.length === 0) delete expected.valueLogRemoved;
         assert.deepEqual(normal(decoded), expected);
       }),
       { numRuns: 300 },
@@ -94,6 +98,20 @@ describe("VersionSet", () => {
     assert.equal(recovered.logLsn, 30);
     assert.equal(recovered.lastSequence, 50);
     assert.ok(recovered.newFileNumber() > second);
+    await recovered.close();
+  });
+
+  it("keeps value-log garbage totals across edits, manifest rolls and reopen", async () => {
+    const fs = new MemFs();
+    await mkdirDurable(fs, "/db");
+    const set = await VersionSet.open(fs, "/db", { manifestBytesMax: 200 });
+    await set.logAndApply({ valueLogGarbage: [{ fileNumber: 7, bytes: 100 }, { fileNumber: 8, bytes: 5 }] });
+    for (let index = 0; index < 10; index++) await set.logAndApply({ logLsn: 2 + index, valueLogGarbage: [{ fileNumber: 7, bytes: 10 }] });
+    await set.logAndApply({ valueLogRemoved: [8] });
+    assert.deepEqual([...set.valueLogGarbage], [[7, 200]]);
+    await set.close();
+    const recovered = await VersionSet.open(fs.crash({ mode: "synced-only", seed: 2 }), "/db");
+    assert.deepEqual([...recovered.valueLogGarbage], [[7, 200]]);
     await recovered.close();
   });
 

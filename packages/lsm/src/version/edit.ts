@@ -20,6 +20,15 @@ export const EditTag = {
   AddedTable: 5,
 } as const;
 export const SAFE_TO_IGNORE_TAG_MIN = 64;
+/**
+ * Optional fields (safe to ignore: advisory). `ValueLogGarbage` payload: count, then count pairs
+ * (value-log file number, bytes that became garbage); `ValueLogRemoved` payload: count, then file
+ * numbers of value-log files deleted by garbage collection (their garbage entries end).
+ */
+export const OptionalTag = {
+  ValueLogGarbage: 64,
+  ValueLogRemoved: 65,
+} as const;
 
 /** One change to the set of live tables and counters. */
 export interface VersionEdit {
@@ -29,6 +38,10 @@ export interface VersionEdit {
   lastSequence?: number;
   deletedTables?: { level: number; fileNumber: number }[];
   addedTables?: { level: number; table: TableMeta }[];
+  /** Bytes of value-log files that became garbage (dropped pointers), to add to the totals. */
+  valueLogGarbage?: { fileNumber: number; bytes: number }[];
+  /** Value-log files deleted by garbage collection. */
+  valueLogRemoved?: number[];
 }
 
 const LEVEL_MAX = 64;
@@ -43,6 +56,18 @@ export function encodeEdit(edit: VersionEdit): Uint8Array {
   for (const { level, table } of edit.addedTables ?? []) {
     parts.push(EditTag.AddedTable, level, table.fileNumber, table.fileBytes, table.entryCount, table.deleteCount, table.minSeq, table.maxSeq);
     parts.push(table.smallestKey.length, table.smallestKey, table.smallestSeq, table.largestKey.length, table.largestKey, table.largestSeq);
+  }
+  const optional = (tag: number, numbers: number[]) => {
+    let length = 0;
+    for (const number of numbers) length += varintLength(number);
+    parts.push(tag, length);
+    for (const number of numbers) parts.push(number);
+  };
+  if (edit.valueLogGarbage !== undefined && edit.valueLogGarbage.length > 0) {
+    optional(OptionalTag.ValueLogGarbage, [edit.valueLogGarbage.length, ...edit.valueLogGarbage.flatMap((entry) => [entry.fileNumber, entry.bytes])]);
+  }
+  if (edit.valueLogRemoved !== undefined && edit.valueLogRemoved.length > 0) {
+    optional(OptionalTag.ValueLogRemoved, [edit.valueLogRemoved.length, ...edit.valueLogRemoved]);
   }
   let bytes = 1;
   for (const part of parts) bytes += typeof part === "number" ? varintLength(part) : part.length;
@@ -117,6 +142,20 @@ export function decodeEdit(bytes: Uint8Array, path: string): VersionEdit {
           largestSeq: read(),
         };
         (edit.addedTables ??= []).push({ level, table });
+        break;
+      }
+      case OptionalTag.ValueLogGarbage:
+      case OptionalTag.ValueLogRemoved: {
+        const length = read();
+        const end = offset + length;
+        if (length > bytes.length - offset) fail("length past the end");
+        const count = read();
+        if (count > length) fail(`count ${count} exceeds the field`);
+        for (let index = 0; index < count; index++) {
+          if (tag === OptionalTag.ValueLogGarbage) (edit.valueLogGarbage ??= []).push({ fileNumber: read(), bytes: read() });
+          else (edit.valueLogRemoved ??= []).push(read());
+        }
+        if (offset !== end) fail("value-log field length mismatch");
         break;
       }
       default:

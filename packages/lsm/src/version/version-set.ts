@@ -98,6 +98,12 @@ export class VersionSet {
   private readonly retained = new Set<Version>();
   private applying: Promise<void> = Promise.resolve();
 
+  /**
+   * Garbage bytes per value-log file (from dropped pointers), as recorded by edits: advisory, for
+   * choosing which value-log file to collect. Updated by `logAndApply`.
+   */
+  readonly valueLogGarbage: Map<number, number>;
+
   private constructor(init: {
     fs: FileSystem;
     dir: string;
@@ -108,7 +114,9 @@ export class VersionSet {
     manifest: LogFile;
     manifestNumber: number;
     options: VersionSetOptions;
+    valueLogGarbage: Map<number, number>;
   }) {
+    this.valueLogGarbage = init.valueLogGarbage;
     this.fs = init.fs;
     this.dir = init.dir;
     this.current = init.version;
@@ -138,6 +146,7 @@ export class VersionSet {
     let lastSequence = 0;
     let nextFile = 1;
     let oldManifest: string | null = null;
+    const valueLogGarbage = new Map<number, number>();
     if (await VersionSet.exists(fs, dir)) {
       const manifestName = await readCurrent(fs, dir);
       const manifestNumber = Number(manifestName.slice("MANIFEST-".length));
@@ -156,16 +165,17 @@ export class VersionSet {
         if (edit.logLsn !== undefined) logLsn = edit.logLsn;
         if (edit.lastSequence !== undefined) lastSequence = Math.max(lastSequence, edit.lastSequence);
         if (edit.nextFileNumber !== undefined) nextFile = Math.max(nextFile, edit.nextFileNumber);
+        applyValueLogGarbage(valueLogGarbage, edit);
       }
       for (const fileNumber of version.fileNumbers()) nextFile = Math.max(nextFile, fileNumber + 1);
       nextFile = Math.max(nextFile, manifestNumber + 1);
       while (version.levels.length < levelCount) version = new Version([...version.levels, []]);
     }
     const manifestNumber = nextFile++;
-    const manifest = await writeSnapshotManifest(fs, dir, manifestNumber, version, { logLsn, lastSequence, nextFileNumber: nextFile });
+    const manifest = await writeSnapshotManifest(fs, dir, manifestNumber, version, { logLsn, lastSequence, nextFileNumber: nextFile }, valueLogGarbage);
     await writeCurrent(fs, dir, manifestNumber);
     if (oldManifest !== null) await fs.remove(oldManifest).catch(() => {}); // NB: stale, unreferenced
-    return new VersionSet({ fs, dir, version, logLsn, lastSequence, nextFile, manifest, manifestNumber, options });
+    return new VersionSet({ fs, dir, version, logLsn, lastSequence, nextFile, manifest, manifestNumber, options, valueLogGarbage });
   }
 
   /** A new, unused file number (for a table). */
@@ -202,11 +212,16 @@ export class VersionSet {
     if (this.manifest.sizeBytes > this.manifestBytesMax) {
       // A fresh manifest holding the new version whole, then the CURRENT switch.
       const number = this.nextFile++;
-      const manifest = await writeSnapshotManifest(this.fs, this.dir, number, next, {
-        logLsn: edit.logLsn ?? this.logLsn,
-        lastSequence: full.lastSequence!,
-        nextFileNumber: this.nextFile,
-      });
+      const garbage = new Map(this.valueLogGarbage);
+      applyValueLogGarbage(garbage, edit);
+      const manifest = await writeSnapshotManifest(
+        this.fs,
+        this.dir,
+        number,
+        next,
+        { logLsn: edit.logLsn ?? this.logLsn, lastSequence: full.lastSequence!, nextFileNumber: this.nextFile },
+        garbage,
+      );
       await writeCurrent(this.fs, this.dir, number);
       const old = joinPath(this.dir, manifestFileName(this.manifestNumber));
       await this.manifest.close().catch(() => {});
@@ -218,6 +233,7 @@ export class VersionSet {
     }
     if (edit.logLsn !== undefined) this.logLsn = Math.max(this.logLsn, edit.logLsn);
     this.lastSequence = full.lastSequence!;
+    applyValueLogGarbage(this.valueLogGarbage, edit);
     this.install(next);
     return next;
   }
@@ -262,12 +278,19 @@ export class VersionSet {
   }
 }
 
+/** Adds an edit's value-log garbage to `totals` and forgets removed files. */
+function applyValueLogGarbage(totals: Map<number, number>, edit: VersionEdit): void {
+  for (const { fileNumber, bytes } of edit.valueLogGarbage ?? []) totals.set(fileNumber, (totals.get(fileNumber) ?? 0) + bytes);
+  for (const fileNumber of edit.valueLogRemoved ?? []) totals.delete(fileNumber);
+}
+
 async function writeSnapshotManifest(
   fs: FileSystem,
   dir: string,
   number: number,
   version: Version,
   counters: { logLsn: number; lastSequence: number; nextFileNumber: number },
+  valueLogGarbage: ReadonlyMap<number, number>,
 ): Promise<LogFile> {
   const path = joinPath(dir, manifestFileName(number));
   // NB: a file left by a crash between create and CURRENT switch carries an unused number.
@@ -275,7 +298,8 @@ async function writeSnapshotManifest(
   const manifest = await LogFile.create(fs, path, { id: number });
   const addedTables: { level: number; table: TableMeta }[] = [];
   version.levels.forEach((level, index) => level.forEach((table) => addedTables.push({ level: index, table })));
-  await manifest.append([encodeEdit({ ...counters, addedTables })]);
+  const garbage = [...valueLogGarbage].map(([fileNumber, bytes]) => ({ fileNumber, bytes }));
+  await manifest.append([encodeEdit({ ...counters, addedTables, valueLogGarbage: garbage })]);
   return manifest;
 }
 
