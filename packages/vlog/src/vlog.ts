@@ -192,7 +192,6 @@ export class ValueLog {
   /** Files with an encoder (active, or sealed and not yet synced), in the order they were started. */
   private writeQueue: FileState[] = [];
   private waiters: Waiter[] = [];
-  private syncRequested = false;
   private flushing: Promise<void> | null = null;
   private flushQueued = false;
   private failure: unknown = null;
@@ -247,8 +246,8 @@ export class ValueLog {
    * the next one. The keys and values are copied at the call: the caller may reuse them at once.
    *
    * An empty `entries` resolves with `[]` at once. Rejects with `InvalidArgumentError` (nothing
-   * appended) on a bad entry, `IOError` when the
-   * write or sync fails, `ReadOnlyError` after any earlier failure, `ClosedError` after `close`.
+   * appended) on a bad entry, `IOError` when the write or sync fails, `ReadOnlyError` after any
+   * earlier failure, `ClosedError` after `close`.
    */
   append(entries: readonly VlogEntryInput[], options?: VlogAppendOptions): Promise<ValuePointer[]> {
     const refusal = this.refusal();
@@ -549,16 +548,15 @@ export class ValueLog {
     this.flushing = this.flushLoop().finally(() => {
       this.flushing = null;
       // NB: work queued between the loop's last check and here must not be stranded.
-      if (this.waiters.length > 0 || this.syncRequested) this.scheduleFlush();
+      if (this.waiters.length > 0) this.scheduleFlush();
     });
   }
 
   private async flushLoop(): Promise<void> {
-    while (this.failure === null && (this.waiters.length > 0 || this.syncRequested)) await this.flushGroup();
+    while (this.failure === null && this.waiters.length > 0) await this.flushGroup();
     if (this.failure !== null) {
       const refusal = new ReadOnlyError("auradb/vlog: an earlier write or sync failed; reopen the log", { cause: this.failure, dataLoss: true });
       for (const waiter of this.waiters.splice(0)) waiter.reject(refusal);
-      this.syncRequested = false;
     }
   }
 
@@ -566,8 +564,7 @@ export class ValueLog {
   private async flushGroup(): Promise<void> {
     const waiters = this.waiters;
     this.waiters = [];
-    let needSync = this.syncRequested;
-    this.syncRequested = false;
+    let needSync = false;
     for (const waiter of waiters) needSync ||= waiter.sync;
     try {
       // NB: a snapshot: a file started while this group writes is left to the next group, after
