@@ -6,6 +6,7 @@ import {
   AuraError,
   ClosedError,
   CorruptionError,
+  ErrorCode,
   type File,
   type FileSystem,
   type FsLock,
@@ -40,10 +41,12 @@ import {
   VersionSet,
   WAL_DIRECTORY,
 } from "@auradb/lsm";
+import { decodePointer, encodePointer, ValueLog, type VlogEntry, type ValuePointer } from "@auradb/vlog";
 import { Wal } from "@auradb/wal";
 import { setImmediate } from "node:timers";
 import { decodeBatch, encodeBatch, type Operation } from "./codec.ts";
 import { type AuraDBOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
+import { AutoThreshold } from "./threshold.ts";
 
 /** A key or value as the API accepts it: bytes, or a string (UTF-8 encoded). */
 export type Bytes = Uint8Array | string;
@@ -74,6 +77,49 @@ export interface RangeOptions extends ReadOptions {
   readonly limit?: number;
 }
 
+/**
+ * Value-log bytes that became garbage in one flush or compaction (pointers it dropped), for the
+ * manifest edit that makes the drop durable.
+ */
+class GarbageTally {
+  private readonly bytes = new Map<number, number>();
+  private readonly path: string;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  readonly onDropPointer = (_key: Uint8Array, _seq: number, value: Uint8Array): void => {
+    const pointer = decodePointer(value, this.path);
+    this.bytes.set(pointer.fileNumber, (this.bytes.get(pointer.fileNumber) ?? 0) + pointer.size);
+  };
+
+  entries(): { fileNumber: number; bytes: number }[] {
+    return [...this.bytes].map(([fileNumber, bytes]) => ({ fileNumber, bytes }));
+  }
+}
+
+/** What recovery did at open. */
+export interface RecoveryReport {
+  /** WAL records replayed into the memtable. */
+  readonly replayedRecords: number;
+  /**
+   * Set when the log was cut: the record at `lsn` points to a separated value that is missing or
+   * damaged (a crash before the value was durable), so it and every later record were dropped.
+   */
+  readonly cut: { readonly lsn: number; readonly reason: string } | null;
+}
+
+/** What `gcValueLog()` did. */
+export interface GcResult {
+  /** Value-log files collected (their live values moved; deleted once no reader needs them). */
+  readonly filesCollected: number;
+  readonly entriesRelocated: number;
+  readonly bytesRelocated: number;
+  /** Bytes of the collected files. */
+  readonly bytesReclaimed: number;
+}
+
 /** What `stats()` reports. */
 export interface DbStats {
   readonly levels: { level: number; files: number; bytes: number }[];
@@ -86,18 +132,68 @@ export interface DbStats {
   readonly flushBytesWritten: number;
   readonly compactionBytesRead: number;
   readonly compactionBytesWritten: number;
-  /** (WAL + flush + compaction bytes) / user bytes. */
+  /** (WAL + value log + flush + compaction bytes) / user bytes. */
   readonly writeAmplification: number;
   readonly flushes: number;
   readonly compactions: number;
   readonly cache: { hits: number; misses: number; bytes: number; capacityBytes: number; hitRate: number };
   readonly bloom: { checks: number; useful: number; falsePositives: number };
   readonly stallMs: number;
+  /** The value log (key-value separation) and its garbage collection. */
+  readonly valueLog: {
+    /** Values of at least this many bytes are separated (the current one, with `'auto'`). */
+    readonly threshold: number;
+    readonly files: number;
+    readonly bytes: number;
+    /** Bytes of values overwritten or deleted (counted by flushes and compactions). */
+    readonly garbageBytes: number;
+    /** Bytes appended (fresh values and GC relocations, with entry headers). */
+    readonly bytesWritten: number;
+    /** User value bytes written to the value log instead of the WAL. */
+    readonly separatedValueBytes: number;
+    readonly reads: number;
+    readonly bytesRead: number;
+    readonly gcRuns: number;
+    readonly gcFilesCollected: number;
+    readonly gcEntriesRelocated: number;
+    readonly gcBytesRelocated: number;
+    /** Collected files kept until the snapshots and iterators that may read them are gone. */
+    readonly filesAwaitingDelete: number;
+  };
   readonly backgroundError: string | null;
 }
 
 const encoder = new TextEncoder();
 const SYNC = { sync: true } as const;
+const VLOG_DIRECTORY = "vlog";
+/** Background value-log GC reads at most this many bytes per second. */
+const GC_BACKGROUND_BYTES_PER_SECOND = 64 * 1024 * 1024;
+/** Live entries relocated per write. */
+const GC_BATCH_ENTRIES = 256;
+const GC_BATCH_BYTES = 4 * 1024 * 1024;
+/** The value log's own limit on one value. */
+const VLOG_VALUE_BYTES_MAX = 256 * 1024 * 1024;
+
+/**
+ * Why the separated value a recovered WAL record points to is unusable, or null when it reads
+ * back intact (checksum, size and key). Only a damaged or missing value is a reason: an I/O error
+ * is thrown.
+ */
+function verifyPointer(vlog: ValueLog, key: Uint8Array, pointerBytes: Uint8Array, path: string): string | null {
+  try {
+    vlog.readSync(decodePointer(pointerBytes, path), key);
+    return null;
+  } catch (error) {
+    if (AuraError.isInstance(error) && (error.code === ErrorCode.Corruption || error.code === ErrorCode.NotFound)) return error.message;
+    throw error;
+  }
+}
+/**
+ * A memtable is also frozen once the values it points to in the value log reach this many times
+ * `memtableBytes`: recovery verifies every pointer of the unflushed log by reading its value, so
+ * this bounds what a reopen reads (64 MiB with the defaults).
+ */
+const SEPARATED_BYTES_PER_MEMTABLE_FACTOR = 8;
 const EMPTY: Uint8Array = new Uint8Array(0);
 
 function toBytes(value: Bytes, what: string): Uint8Array {
@@ -154,6 +250,18 @@ export class Snapshot {
   }
 }
 
+/** @internal Turns the value pointers of a batch into values. */
+export interface PointerResolver {
+  resolveSync(batch: EntryBatch): void;
+  resolve(batch: EntryBatch): Promise<void>;
+}
+
+function hasPointer(batch: EntryBatch): boolean {
+  const kinds = batch.kinds;
+  for (let index = 0; index < kinds.length; index++) if (kinds[index] === ValueKind.PutPointer) return true;
+  return false;
+}
+
 /** Entries fetched from the tree per refill: amortises the copies and the bookkeeping. */
 const ITERATOR_BATCH_ENTRIES = 256;
 
@@ -166,29 +274,48 @@ const ITERATOR_BATCH_ENTRIES = 256;
 export class DbIterator implements Iterable<[Uint8Array, Uint8Array]>, AsyncIterable<[Uint8Array, Uint8Array]> {
   private readonly inner: UserIterator;
   private readonly onClose: () => void;
+  private readonly resolver: PointerResolver | null;
   private batch: EntryBatch = { keys: [], values: [], kinds: [] };
   private index = 0;
   private closed = false;
 
-  /** @internal */
-  constructor(inner: UserIterator, onClose: () => void) {
+  /** @internal `resolver` turns value pointers into values (null: values are not wanted). */
+  constructor(inner: UserIterator, onClose: () => void, resolver: PointerResolver | null) {
     this.inner = inner;
     this.onClose = onClose;
+    this.resolver = resolver;
   }
 
   /** The next entry, or undefined at the end (then the iterator is closed). */
   nextSync(): [Uint8Array, Uint8Array] | undefined {
     if (this.index >= this.batch.keys.length) {
-      if (this.closed) return undefined;
-      this.batch = this.inner.nextBatch(ITERATOR_BATCH_ENTRIES, this.batch);
-      this.index = 0;
-      if (this.batch.keys.length === 0) {
-        this.close();
-        return undefined;
-      }
+      if (!this.refill()) return undefined;
+      if (this.resolver !== null && hasPointer(this.batch)) this.resolver.resolveSync(this.batch);
     }
     const index = this.index++;
     return [this.batch.keys[index]!, this.batch.values[index]!];
+  }
+
+  /** The next entry; separated values of a batch are read together, without blocking. */
+  async next(): Promise<[Uint8Array, Uint8Array] | undefined> {
+    if (this.index >= this.batch.keys.length) {
+      if (!this.refill()) return undefined;
+      if (this.resolver !== null && hasPointer(this.batch)) await this.resolver.resolve(this.batch);
+    }
+    const index = this.index++;
+    return [this.batch.keys[index]!, this.batch.values[index]!];
+  }
+
+  /** Fetches the next batch of entries; false (and closed) at the end. */
+  private refill(): boolean {
+    if (this.closed) return false;
+    this.batch = this.inner.nextBatch(ITERATOR_BATCH_ENTRIES, this.batch);
+    this.index = 0;
+    if (this.batch.keys.length === 0) {
+      this.close();
+      return false;
+    }
+    return true;
   }
 
   /**
@@ -233,7 +360,9 @@ export class DbIterator implements Iterable<[Uint8Array, Uint8Array]>, AsyncIter
     return {
       next: () => {
         try {
-          return Promise.resolve(iterator.next());
+          // NB: only a batch with separated values needs a Promise beyond the result's.
+          if (this.index < this.batch.keys.length || this.resolver === null) return Promise.resolve(iterator.next());
+          return this.next().then((entry) => (entry === undefined ? { done: true, value: undefined } : { done: false, value: entry }));
         } catch (error) {
           return Promise.reject(error);
         }
@@ -270,6 +399,43 @@ export class AuraDB {
   private nextSeq: number;
   private visibleSeq: number;
   private readonly snapshots = new Map<Snapshot, number>();
+  /** What the last open found in the log. */
+  recovery: RecoveryReport = { replayedRecords: 0, cut: null };
+  /** Open iterators and their read sequence numbers (they may read value-log files). */
+  private readonly readers = new Map<object, number>();
+  private readonly vlog: ValueLog;
+  /** Values appended to the value log without a sync since the last synced append or sync. */
+  private vlogDirty = false;
+  /** Writes that took sequence numbers and have not reached the memtable (or failed). */
+  private writesInFlight = 0;
+  private drainWaiters: (() => void)[] = [];
+  /** Set while an exclusive write (GC relocation) waits for in-flight writes to drain. */
+  private writeBarrier: Promise<void> | null = null;
+  /** Writes between their value-log append and their WAL append. */
+  private vlogInFlight = 0;
+  /** Resolves when the last write that waited for the value log has issued its WAL append. */
+  private walTurn: Promise<void> = Promise.resolve();
+  /** The adaptive separation threshold (option `valueThreshold: 'auto'`), else null. */
+  private readonly autoThreshold: AutoThreshold | null;
+  /** Bytes of separated values the active memtable points to. */
+  private activeSeparatedBytes = 0;
+  /** Value-log files collected by GC, deleted once no reader older than `afterSeq` remains. */
+  private pendingVlogDeletes: { fileNumber: number; afterSeq: number }[] = [];
+  /** Collected value-log files being deleted now. */
+  private readonly vlogDeleting = new Set<number>();
+  private gcRunning: Promise<GcResult> | null = null;
+  private readonly resolver: PointerResolver = {
+    resolveSync: (batch) => {
+      const { slots, pointers, keys } = this.pointersOf(batch);
+      const values = this.vlog.readManySync(pointers, keys);
+      for (let index = 0; index < slots.length; index++) batch.values[slots[index]!] = values[index]!;
+    },
+    resolve: async (batch) => {
+      const { slots, pointers, keys } = this.pointersOf(batch);
+      const values = await this.vlog.readMany(pointers, keys);
+      for (let index = 0; index < slots.length; index++) batch.values[slots[index]!] = values[index]!;
+    },
+  };
   private readonly busy = new Set<number>();
   private closed = false;
   private closing = false;
@@ -287,6 +453,11 @@ export class AuraDB {
     flushes: 0,
     compactions: 0,
     stallMs: 0,
+    separatedBytes: 0,
+    gcRuns: 0,
+    gcFilesCollected: 0,
+    gcEntriesRelocated: 0,
+    gcBytesRelocated: 0,
   };
 
   private constructor(init: {
@@ -295,6 +466,7 @@ export class AuraDB {
     options: ResolvedOptions;
     lock: FsLock;
     wal: Wal;
+    vlog: ValueLog;
     versions: VersionSet;
     cache: BlockCache;
     memtable: Memtable;
@@ -306,6 +478,8 @@ export class AuraDB {
     this.options = init.options;
     this.lock = init.lock;
     this.wal = init.wal;
+    this.vlog = init.vlog;
+    this.autoThreshold = init.options.valueThreshold === "auto" ? new AutoThreshold() : null;
     this.versions = init.versions;
     this.cache = init.cache;
     this.memtable = init.memtable;
@@ -369,24 +543,69 @@ export class AuraDB {
         segmentBytes: options.walSegmentBytes,
         recordBytesMax: options.batchBytesMax,
       });
-      const memtable = new Memtable();
-      let lastSeq = versions.lastSequence;
-      let lastLsn = versions.logLsn - 1;
+      let vlog: ValueLog;
       try {
-        for await (const record of wal.replay({ from: versions.logLsn })) {
-          const batch = decodeBatch(record.data, joinPath(path, WAL_DIRECTORY));
-          batch.operations.forEach((operation, index) => memtable.add(operation.key, batch.baseSeq + index, operation.kind, operation.value));
-          lastSeq = Math.max(lastSeq, batch.baseSeq + batch.operations.length - 1);
-          lastLsn = record.lsn;
-        }
+        vlog = await ValueLog.open({
+          dir: joinPath(path, VLOG_DIRECTORY),
+          fs,
+          fileBytes: options.valueLogFileBytes,
+          keyBytesMax: options.keyBytesMax,
+          valueBytesMax: Math.min(options.valueBytesMax, VLOG_VALUE_BYTES_MAX),
+          // NB: older files were synced whole before their successors started: only the newest
+          // of each partition can have a torn tail.
+          recoveryScan: "newest",
+        });
       } catch (error) {
         await wal.close().catch(() => {});
         throw error;
       }
-      const db = new AuraDB({ path, fs, options, lock, wal, versions, cache, memtable, lastLsn, lastSeq });
+      const memtable = new Memtable();
+      let lastSeq = versions.lastSequence;
+      let lastLsn = versions.logLsn - 1;
+      let cut: RecoveryReport["cut"] = null;
+      let replayed = 0;
+      let separatedBytes = 0;
+      try {
+        replay: for await (const record of wal.replay({ from: versions.logLsn })) {
+          const batch = decodeBatch(record.data, joinPath(path, WAL_DIRECTORY));
+          // Values before pointers (invariant 9): a record whose separated value did not survive
+          // the crash ends the recovered prefix; it and every later record are dropped.
+          for (const operation of batch.operations) {
+            if (operation.kind !== ValueKind.PutPointer) continue;
+            const reason = verifyPointer(vlog, operation.key, operation.value, path);
+            if (reason !== null) {
+              cut = { lsn: record.lsn, reason };
+              break replay;
+            }
+            separatedBytes += decodePointer(operation.value, path).size;
+          }
+          batch.operations.forEach((operation, index) => memtable.add(operation.key, batch.baseSeq + index, operation.kind, operation.value));
+          lastSeq = Math.max(lastSeq, batch.baseSeq + batch.operations.length - 1);
+          lastLsn = record.lsn;
+          replayed++;
+        }
+      } catch (error) {
+        await wal.close().catch(() => {});
+        await vlog.close().catch(() => {});
+        throw error;
+      }
+      const db = new AuraDB({ path, fs, options, lock, wal, vlog, versions, cache, memtable, lastLsn, lastSeq });
+      db.recovery = { replayedRecords: replayed, cut };
+      db.activeSeparatedBytes = separatedBytes;
       for (const [number, table] of tables) db.tables.set(number, table);
+      tables.clear(); // NB: the database owns them now
       removeTables = (numbers) => void db.removeTables(numbers);
-      await db.deleteUnreferencedFiles();
+      try {
+        if (cut !== null) {
+          // NB: the dropped records must never be replayed again (later writes follow them in
+          // the log): checkpoint the recovered prefix and move the log's start past them all.
+          await db.checkpointAfterCut();
+        }
+        await db.deleteUnreferencedFiles();
+      } catch (error) {
+        await db.close().catch(() => {});
+        throw error;
+      }
       if (memtable.approximateBytes >= options.memtableBytes) db.freezeMemtable();
       db.scheduleCompaction();
       return db;
@@ -395,6 +614,26 @@ export class AuraDB {
       await versions.close().catch(() => {});
       throw error;
     }
+  }
+
+  /**
+   * After recovery cut the log (a separated value that did not survive): flushes the recovered
+   * memtable and records a log position past every record in the WAL, so the dropped records are
+   * never replayed (the log holds later writes after them from now on).
+   */
+  private async checkpointAfterCut(): Promise<void> {
+    const endLsn = this.wal.nextLsn;
+    await this.wal.roll();
+    if (this.memtable.entryCount > 0) {
+      this.immutables.push({ memtable: this.memtable, lastLsn: endLsn - 1 });
+      this.memtable = new Memtable();
+      this.activeSeparatedBytes = 0;
+      await this.flushOldest();
+    } else {
+      await this.versions.logAndApply({ logLsn: endLsn });
+      await this.wal.removeBefore(endLsn);
+    }
+    this.activeLastLsn = endLsn - 1;
   }
 
   // --- writes ---
@@ -452,7 +691,7 @@ export class AuraDB {
   private checkWritable(): void {
     if (this.closed || this.closing) throw new ClosedError("auradb: the database is closed");
     if (this.backgroundError !== null) {
-      throw new ReadOnlyError("auradb: a background flush or compaction failed; the database is read-only until reopened", {
+      throw new ReadOnlyError("auradb: a write to the value log, a flush, a compaction or value-log GC failed; the database is read-only until reopened", {
         cause: this.backgroundError,
       });
     }
@@ -466,33 +705,183 @@ export class AuraDB {
     return this.versions.current.levels[0]?.length ?? 0;
   }
 
-  private async write(operations: Operation[], sync: boolean | undefined): Promise<void> {
+  /**
+   * The write path. Sequence numbers are assigned, and WAL appends issued, in call order. A write
+   * with values at or above `valueThreshold` first appends them to the value log (pointers are
+   * final at once; the WAL record is issued once their bytes are written, and synced when the
+   * write is durable: values before pointers, ARCHITECTURE invariant 9). Writes issued while one
+   * waits for the value log queue behind it, so the WAL keeps sequence order.
+   *
+   * `recheck`, when given, runs synchronously just before the sequence numbers are assigned (after
+   * any back-pressure wait) and returns the operations to write (value-log GC uses it so that a
+   * relocation never overwrites a newer write).
+   */
+  private async write(operations: Operation[], sync: boolean | undefined, recheck?: (operations: Operation[]) => Operation[]): Promise<void> {
     this.checkWritable();
     if (this.needsRoom() || this.level0Count() >= this.options.l0SlowdownFiles) await this.makeRoom();
+    while (this.writeBarrier !== null) await this.writeBarrier;
+    this.checkWritable();
+    if (recheck === undefined) return this.writeNow(operations, sync);
+    // An exclusive write: no write may be between taking its sequence numbers and reaching the
+    // memtable while `recheck` looks at the memtable, or it would miss that write (and a GC
+    // relocation would overwrite it). New writes wait at the barrier; in-flight ones drain.
+    let release!: () => void;
+    this.writeBarrier = new Promise<void>((resolve) => (release = resolve));
+    let written: Promise<void>;
+    try {
+      while (this.writesInFlight > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+      this.checkWritable();
+      operations = recheck(operations);
+      if (operations.length === 0) return;
+      // NB: takes the sequence numbers (and queues the WAL append) before the barrier goes.
+      written = this.writeNow(operations, sync);
+    } finally {
+      this.writeBarrier = null;
+      release();
+    }
+    return written;
+  }
+
+  private async writeNow(operations: Operation[], sync: boolean | undefined): Promise<void> {
+    const auto = this.autoThreshold;
+    const threshold = auto === null ? (this.options.valueThreshold as number) : auto.current;
+    let separated = 0;
+    let separatedBytes = 0;
+    for (let index = 0; index < operations.length; index++) {
+      const operation = operations[index]!;
+      if (operation.kind !== ValueKind.Put) continue;
+      const size = operation.value.length;
+      if (auto !== null) auto.observe(size);
+      if (size >= threshold) {
+        separated++;
+        separatedBytes += size;
+      }
+    }
+    const durable = sync === true || this.options.sync === "always";
+    if (separated === 0 && this.vlogInFlight === 0 && !(durable && this.vlogDirty)) {
+      // Fast path: nothing waits for the value log.
+      const baseSeq = this.nextSeq;
+      const record = this.encodeRecord(baseSeq, operations);
+      this.writesInFlight++;
+      try {
+        const lsn = await this.wal.append(record, sync === true ? SYNC : undefined);
+        this.apply(operations, baseSeq, lsn, record.length, operations, 0);
+      } finally {
+        this.writeLanded();
+      }
+      return;
+    }
     const baseSeq = this.nextSeq;
+    this.nextSeq += operations.length;
+    this.writesInFlight++;
+    try {
+      await this.writeSeparated(operations, sync, durable, baseSeq, threshold, separated, separatedBytes);
+    } finally {
+      this.writeLanded();
+    }
+  }
+
+  /** A write left the in-flight state (applied or failed). */
+  private writeLanded(): void {
+    if (--this.writesInFlight === 0 && this.drainWaiters.length > 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
+  private async writeSeparated(
+    operations: Operation[],
+    sync: boolean | undefined,
+    durable: boolean,
+    baseSeq: number,
+    threshold: number,
+    separated: number,
+    separatedBytes: number,
+  ): Promise<void> {
+    const previous = this.walTurn;
+    let passTurn!: () => void;
+    this.walTurn = new Promise<void>((resolve) => (passTurn = resolve));
+    this.vlogInFlight++;
+    let appended: Promise<number>;
+    let logged = operations;
+    let record: Uint8Array;
+    try {
+      if (separated > 0) {
+        const entries: { key: Uint8Array; value: Uint8Array; seq: number }[] = [];
+        for (let index = 0; index < operations.length; index++) {
+          const operation = operations[index]!;
+          if (operation.kind === ValueKind.Put && operation.value.length >= threshold) entries.push({ key: operation.key, value: operation.value, seq: baseSeq + index });
+        }
+        if (!durable) this.vlogDirty = true;
+        else this.vlogDirty = false; // NB: a synced group commit covers every earlier append
+        const pointers = await this.vlog.append(entries, { sync: durable });
+        logged = new Array(operations.length);
+        let next = 0;
+        for (let index = 0; index < operations.length; index++) {
+          const operation = operations[index]!;
+          if (operation.kind === ValueKind.Put && operation.value.length >= threshold) {
+            logged[index] = { kind: ValueKind.PutPointer, key: operation.key, value: encodePointer(pointers[next++]!) };
+          } else {
+            logged[index] = operation;
+          }
+        }
+      } else if (durable && this.vlogDirty) {
+        this.vlogDirty = false;
+        await this.vlog.sync();
+      }
+      await previous;
+      this.checkWritable();
+      record = encodeBatch(baseSeq, logged);
+      if (record.length > this.options.batchBytesMax) {
+        throw new InvalidArgumentError(`auradb: batch of ${record.length} bytes exceeds batchBytesMax ${this.options.batchBytesMax}`);
+      }
+      appended = this.wal.append(record, sync === true ? SYNC : undefined);
+    } catch (error) {
+      // NB: a value-log failure leaves values of unknown fate: stop writing until reopened.
+      if (!(error instanceof InvalidArgumentError) && !(AuraError.isInstance(error) && error.code === ErrorCode.Closed)) this.failBackground(error);
+      throw error;
+    } finally {
+      this.vlogInFlight--;
+      passTurn();
+    }
+    const lsn = await appended;
+    this.counters.separatedBytes += separatedBytes;
+    this.apply(logged, baseSeq, lsn, record.length, operations, separatedBytes);
+  }
+
+  /** Assigns the sequence numbers of `operations` and encodes their WAL record (fast path). */
+  private encodeRecord(baseSeq: number, operations: Operation[]): Uint8Array {
     this.nextSeq += operations.length;
     const record = encodeBatch(baseSeq, operations);
     if (record.length > this.options.batchBytesMax) {
       this.nextSeq -= operations.length; // nothing was logged: the numbers are free again
       throw new InvalidArgumentError(`auradb: batch of ${record.length} bytes exceeds batchBytesMax ${this.options.batchBytesMax}`);
     }
-    // NB: `sync: true` forces an fdatasync; anything else follows the database's policy (a
-    // database opened with sync 'always' syncs every write).
-    const lsn = await this.wal.append(record, sync === true ? SYNC : undefined);
-    // NB: group commits resolve in LSN order, so memtable application (and visibility) follows
-    // the log's order, and a read never sees a write before it was acknowledged.
+    return record;
+  }
+
+  /**
+   * Applies a logged batch to the memtable. NB: group commits resolve in LSN order, so memtable
+   * application (and visibility) follows the log's order, and a read never sees a write before it
+   * was acknowledged. `original` holds the user's values when `logged` carries pointers.
+   */
+  private apply(logged: Operation[], baseSeq: number, lsn: number, recordBytes: number, original: Operation[], separatedBytes: number): void {
     const memtable = this.memtable;
     let userBytes = 0;
-    for (let index = 0; index < operations.length; index++) {
-      const operation = operations[index]!;
+    for (let index = 0; index < logged.length; index++) {
+      const operation = logged[index]!;
       memtable.add(operation.key, baseSeq + index, operation.kind, operation.value);
-      userBytes += operation.key.length + operation.value.length;
+      userBytes += operation.key.length + original[index]!.value.length;
     }
+    this.activeSeparatedBytes += separatedBytes;
     this.counters.userBytes += userBytes;
-    this.counters.walBytes += record.length;
-    this.visibleSeq = baseSeq + operations.length - 1;
+    this.counters.walBytes += recordBytes;
+    this.visibleSeq = baseSeq + logged.length - 1;
     this.activeLastLsn = lsn;
-    if (memtable.approximateBytes >= this.options.memtableBytes) this.freezeMemtable();
+    if (memtable.approximateBytes >= this.options.memtableBytes || this.activeSeparatedBytes >= SEPARATED_BYTES_PER_MEMTABLE_FACTOR * this.options.memtableBytes) {
+      this.freezeMemtable();
+    }
   }
 
   /** Back-pressure (docs/rfcs/20261124_engine.md): wait for a flush or compaction. */
@@ -522,6 +911,7 @@ export class AuraDB {
     if (this.memtable.entryCount === 0) return;
     this.immutables.push({ memtable: this.memtable, lastLsn: this.activeLastLsn });
     this.memtable = new Memtable();
+    this.activeSeparatedBytes = 0;
     // NB: a new WAL segment per memtable, so that the flush can delete the log it checkpoints
     // (otherwise the log is trimmed a whole segment at a time: twice the disk use after a fill,
     // and a reopen reads it all). A failure here fails the next append, which reports it.
@@ -531,28 +921,58 @@ export class AuraDB {
 
   // --- reads ---
 
+  /** The pointer entries of an iterator batch: their slots, decoded pointers and keys. */
+  private pointersOf(batch: EntryBatch): { slots: number[]; pointers: ValuePointer[]; keys: Uint8Array[] } {
+    const slots: number[] = [];
+    const pointers: ValuePointer[] = [];
+    const keys: Uint8Array[] = [];
+    for (let index = 0; index < batch.kinds.length; index++) {
+      if (batch.kinds[index] !== ValueKind.PutPointer) continue;
+      slots.push(index);
+      pointers.push(this.pointerOf(batch.values[index]!));
+      keys.push(batch.keys[index]!);
+    }
+    return { slots, pointers, keys };
+  }
+
   /** The value of `key`, or undefined. Synchronous: no Promise, even for a cold table block. */
   getSync(key: Bytes, options?: ReadOptions): Uint8Array | undefined {
-    if (this.closed) throw new ClosedError("auradb: the database is closed");
     const keyBytes = toBytes(key, "a key");
+    const found = this.lookup(keyBytes, options);
+    if (found === undefined || found.kind === ValueKind.Delete) return undefined;
+    if (found.kind === ValueKind.PutPointer) return this.vlog.readSync(this.pointerOf(found.value), keyBytes);
+    // NB: a copy (the source is a cached block or the memtable's arena) carved from a shared slab.
+    return copyBytes(found.value);
+  }
+
+  /** The value of `key`, or undefined. A separated value is read without blocking the thread. */
+  get(key: Bytes, options?: ReadOptions): Promise<Uint8Array | undefined> {
+    try {
+      const keyBytes = toBytes(key, "a key");
+      const found = this.lookup(keyBytes, options);
+      if (found === undefined || found.kind === ValueKind.Delete) return Promise.resolve(undefined);
+      if (found.kind === ValueKind.PutPointer) return this.vlog.read(this.pointerOf(found.value), keyBytes);
+      return Promise.resolve(copyBytes(found.value));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The newest version of `key` visible at the read's sequence. NB: the result may be reused by the next lookup. */
+  private lookup(keyBytes: Uint8Array, options: ReadOptions | undefined): { kind: ValueKind; value: Uint8Array } | undefined {
+    if (this.closed) throw new ClosedError("auradb: the database is closed");
     const seq = this.readSeq(options);
     let found = this.memtable.get(keyBytes, seq);
     for (let index = this.immutables.length - 1; found === undefined && index >= 0; index--) {
       found = this.immutables[index]!.memtable.get(keyBytes, seq);
     }
     if (found === undefined) found = this.getFromTables(this.versions.current, keyBytes, seq);
-    if (found === undefined || found.kind === ValueKind.Delete) return undefined;
-    // NB: a copy (the source is a cached block or the memtable's arena) carved from a shared slab.
-    return copyBytes(found.value);
+    return found;
   }
 
-  /** The value of `key`, or undefined. */
-  get(key: Bytes, options?: ReadOptions): Promise<Uint8Array | undefined> {
-    try {
-      return Promise.resolve(this.getSync(key, options));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  /** Decodes a pointer read from the memtable or a table (a malformed one is a CorruptionError). */
+  private pointerOf(bytes: Uint8Array): ValuePointer {
+    return decodePointer(bytes, this.path);
   }
 
   private readSeq(options: ReadOptions | undefined): number {
@@ -586,6 +1006,10 @@ export class AuraDB {
 
   /** Entries in key order (or reverse) within the bounds, as of now or a snapshot. */
   iterator(options: RangeOptions = {}): DbIterator {
+    return this.openIterator(options, true);
+  }
+
+  private openIterator(options: RangeOptions, withValues: boolean): DbIterator {
     if (this.closed) throw new ClosedError("auradb: the database is closed");
     const seq = this.readSeq(options);
     const bound = (value: Bytes | undefined, name: string) => (value === undefined ? undefined : toBytes(value, `option ${name}`));
@@ -608,12 +1032,20 @@ export class AuraDB {
       reverse: options.reverse === true,
       limit: limit < 0 ? undefined : limit,
     });
-    return new DbIterator(inner, () => this.versions.release(version));
+    // NB: registered like a snapshot: value-log files it may read stay until it is closed.
+    const token = {};
+    this.readers.set(token, seq);
+    const onClose = () => {
+      this.readers.delete(token);
+      this.versions.release(version);
+      if (this.pendingVlogDeletes.length > 0) void this.deleteCollectedVlogFiles().catch((error) => this.failBackground(error));
+    };
+    return new DbIterator(inner, onClose, withValues ? this.resolver : null);
   }
 
-  /** Keys only (copies), in order. */
+  /** Keys only (copies), in order. Separated values are not read. */
   *keys(options: RangeOptions = {}): Generator<Uint8Array> {
-    for (const [key] of this.iterator(options)) yield key;
+    for (const [key] of this.openIterator(options, false)) yield key;
   }
 
   /** Values only (copies), in key order. */
@@ -632,6 +1064,174 @@ export class AuraDB {
   /** @internal */
   _releaseSnapshot(snapshot: Snapshot): void {
     this.snapshots.delete(snapshot);
+    if (this.pendingVlogDeletes.length > 0) void this.deleteCollectedVlogFiles().catch((error) => this.failBackground(error));
+  }
+
+  // --- value-log garbage collection ---
+
+  /**
+   * Collects value-log files whose garbage (values overwritten or deleted, as counted by flushes
+   * and compactions) is at least `ratio` of their size, default the `valueLogGcRatio` option (0.5
+   * when that is 0): their live values are appended to the GC partition of the value log and
+   * their pointers updated through the normal write path (durably; a value overwritten meanwhile
+   * is left alone). A collected file is deleted once no snapshot or iterator that could read it
+   * remains. Runs one collection at a time.
+   */
+  gcValueLog(options: { ratio?: number } = {}): Promise<GcResult> {
+    try {
+      this.checkWritable();
+      const ratio = options.ratio ?? (this.options.valueLogGcRatio > 0 ? this.options.valueLogGcRatio : 0.5);
+      if (typeof ratio !== "number" || !(ratio >= 0 && ratio <= 1)) throw new InvalidArgumentError("auradb: gcValueLog ratio must be a number from 0 to 1");
+      const previous = this.gcRunning ?? Promise.resolve();
+      const run = previous.then(
+        () => this.collectValueLog(ratio, Infinity),
+        () => this.collectValueLog(ratio, Infinity),
+      );
+      this.gcRunning = run;
+      void run.finally(() => {
+        if (this.gcRunning === run) this.gcRunning = null;
+      }).catch(() => {});
+      return run;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Starts a background collection when some file is over the ratio (and none is running). */
+  private scheduleValueLogGc(): void {
+    const ratio = this.options.valueLogGcRatio;
+    if (ratio === 0 || this.gcRunning !== null || this.closing || this.closed || this.backgroundError !== null) return;
+    if (this.gcCandidates(ratio).length === 0) return;
+    const run = this.collectValueLog(ratio, GC_BACKGROUND_BYTES_PER_SECOND);
+    this.gcRunning = run;
+    run
+      .catch((error) => {
+        if (!this.closed && !this.closing) this.failBackground(error);
+        return null;
+      })
+      .finally(() => {
+        if (this.gcRunning === run) this.gcRunning = null;
+      });
+  }
+
+  private gcCandidates(ratio: number): { fileNumber: number; bytes: number }[] {
+    const pending = new Set([...this.pendingVlogDeletes.map((entry) => entry.fileNumber), ...this.vlogDeleting]);
+    const garbage = this.versions.valueLogGarbage;
+    return this.vlog
+      .files()
+      .filter((file) => !file.active && !pending.has(file.fileNumber) && file.bytes > 0)
+      .map((file) => ({ fileNumber: file.fileNumber, bytes: file.bytes, share: (garbage.get(file.fileNumber) ?? 0) / file.bytes }))
+      .filter((file) => file.share >= ratio && file.share > 0)
+      .sort((a, b) => b.share - a.share);
+  }
+
+  private async collectValueLog(ratio: number, bytesPerSecond: number): Promise<GcResult> {
+    let filesCollected = 0;
+    let entriesRelocated = 0;
+    let bytesRelocated = 0;
+    let bytesReclaimed = 0;
+    const started = performance.now();
+    let scanned = 0;
+    for (const candidate of this.gcCandidates(ratio)) {
+      if (this.closing || this.closed) break;
+      let batch: VlogEntry[] = [];
+      let batchBytes = 0;
+      const relocate = async () => {
+        if (batch.length === 0) return;
+        const moved = await this.relocate(batch);
+        entriesRelocated += moved.entries;
+        bytesRelocated += moved.bytes;
+        batch = [];
+        batchBytes = 0;
+      };
+      for await (const entry of this.vlog.scan(candidate.fileNumber)) {
+        scanned += entry.pointer.size;
+        if (this.isLive(entry.key, entry.pointer)) {
+          batch.push(entry);
+          batchBytes += entry.pointer.size;
+          if (batch.length >= GC_BATCH_ENTRIES || batchBytes >= GC_BATCH_BYTES) await relocate();
+        }
+        if (Number.isFinite(bytesPerSecond)) {
+          // Rate limit: stay under bytesPerSecond of scanning, averaged over the run.
+          const ahead = scanned / bytesPerSecond - (performance.now() - started) / 1000;
+          if (ahead > 0.01) await new Promise<void>((resolve) => setTimeout(resolve, ahead * 1000));
+        }
+      }
+      await relocate();
+      this.pendingVlogDeletes.push({ fileNumber: candidate.fileNumber, afterSeq: this.visibleSeq });
+      filesCollected++;
+      bytesReclaimed += candidate.bytes;
+    }
+    if (filesCollected > 0 && !this.closing && !this.closed) {
+      // NB: a collected file may go only once no WAL record that recovery replays points into
+      // it (recovery checks every pointer it replays): flush the relocations into a table.
+      this.freezeMemtable();
+      while (this.immutables.length > 0 && this.backgroundError === null && !this.closing) {
+        this.scheduleFlush();
+        await this.flushing;
+      }
+    }
+    this.counters.gcRuns++;
+    this.counters.gcFilesCollected += filesCollected;
+    this.counters.gcEntriesRelocated += entriesRelocated;
+    this.counters.gcBytesRelocated += bytesRelocated;
+    await this.deleteCollectedVlogFiles();
+    return { filesCollected, entriesRelocated, bytesRelocated, bytesReclaimed };
+  }
+
+  /** True when the newest visible version of `key` is a pointer to exactly this entry. */
+  private isLive(key: Uint8Array, pointer: ValuePointer): boolean {
+    const found = this.lookup(key, undefined);
+    if (found === undefined || found.kind !== ValueKind.PutPointer) return false;
+    const current = this.pointerOf(found.value);
+    return current.fileNumber === pointer.fileNumber && current.offset === pointer.offset;
+  }
+
+  /** Moves live entries to the GC partition and points their keys there (durably). */
+  private async relocate(entries: VlogEntry[]): Promise<{ entries: number; bytes: number }> {
+    const pointers = await this.vlog.append(
+      entries.map((entry) => ({ key: entry.key, value: entry.value, seq: entry.seq })),
+      { partition: "gc", sync: true },
+    );
+    const moved = new Map<Operation, VlogEntry>();
+    const operations = entries.map((entry, index) => {
+      const operation: Operation = { kind: ValueKind.PutPointer, key: entry.key, value: encodePointer(pointers[index]!) };
+      moved.set(operation, entry);
+      return operation;
+    });
+    let kept: Operation[] = [];
+    // NB: the liveness check runs again right before the write takes its sequence numbers, in
+    // the same turn: a user write that overwrote the key meanwhile wins.
+    await this.write(operations, true, (candidates) => {
+      kept = candidates.filter((operation) => this.isLive(operation.key, moved.get(operation)!.pointer));
+      return kept;
+    });
+    let bytes = 0;
+    for (const operation of kept) bytes += moved.get(operation)!.value.length;
+    return { entries: kept.length, bytes };
+  }
+
+  /** Deletes collected value-log files that no snapshot or iterator can read any more. */
+  private async deleteCollectedVlogFiles(): Promise<void> {
+    if (this.pendingVlogDeletes.length === 0 || this.closed) return;
+    let oldest = Infinity;
+    for (const seq of this.snapshots.values()) oldest = Math.min(oldest, seq);
+    for (const seq of this.readers.values()) oldest = Math.min(oldest, seq);
+    // NB: and once the relocations are in tables: the log that recovery replays (from the last
+    // flush on) may hold older records pointing into the file, and recovery verifies each.
+    const flushed = this.versions.lastSequence;
+    const isReady = (entry: { afterSeq: number }) => entry.afterSeq <= oldest && entry.afterSeq <= flushed;
+    const ready = this.pendingVlogDeletes.filter(isReady);
+    if (ready.length === 0) return;
+    this.pendingVlogDeletes = this.pendingVlogDeletes.filter((entry) => !isReady(entry));
+    // NB: the relocations are durable (synced writes), so no recovery can need these files.
+    for (const entry of ready) this.vlogDeleting.add(entry.fileNumber);
+    try {
+      for (const entry of ready) await this.vlog.removeFile(entry.fileNumber);
+    } finally {
+      for (const entry of ready) this.vlogDeleting.delete(entry.fileNumber);
+    }
+    await this.versions.logAndApply({ valueLogRemoved: ready.map((entry) => entry.fileNumber) });
   }
 
   private snapshotSeqs(): number[] {
@@ -679,21 +1279,26 @@ export class AuraDB {
     const frozen = this.immutables[0]!;
     const iterator = frozen.memtable.iterator();
     iterator.seekToFirst();
-    const filtered = new CompactionIterator(iterator, { snapshots: this.snapshotSeqs(), bottommost: false });
+    const garbage = new GarbageTally(this.path);
+    const filtered = new CompactionIterator(iterator, { snapshots: this.snapshotSeqs(), bottommost: false, onDropPointer: garbage.onDropPointer });
     const outputs = await this.writeTables(filtered, Number.MAX_SAFE_INTEGER);
     for (const output of outputs) this.counters.flushBytes += output.fileBytes;
     // NB: the WAL must stay ahead of the manifest's log position: if unsynced WAL records up to
     // `lastLsn` were lost in a crash, recovery would hand out LSNs below the one the manifest
-    // replays from, and later writes would be skipped by the next recovery.
+    // replays from, and later writes would be skipped by the next recovery. Likewise the values
+    // the new tables point to must be durable before the log that could vouch for them goes.
+    await this.vlog.sync();
     await this.wal.sync();
     await this.versions.logAndApply({
       addedTables: outputs.map((table) => ({ level: 0, table })),
       logLsn: frozen.lastLsn + 1,
       lastSequence: frozen.memtable.maxSeq,
+      valueLogGarbage: garbage.entries(),
     });
     this.immutables.shift();
     this.counters.flushes++;
     await this.wal.removeBefore(this.versions.logLsn);
+    if (this.pendingVlogDeletes.length > 0) await this.deleteCollectedVlogFiles();
   }
 
   /**
@@ -774,6 +1379,8 @@ export class AuraDB {
     };
     this.compacting = run().finally(() => {
       this.compacting = null;
+      // NB: compactions are what find garbage (dropped pointers).
+      this.scheduleValueLogGc();
     });
   }
 
@@ -802,10 +1409,12 @@ export class AuraDB {
         const merged = new MergingIterator(children);
         merged.seekToFirst();
         const lastLevel = plan.outputLevel;
+        const garbage = new GarbageTally(this.path);
         const filtered = new CompactionIterator(merged, {
           snapshots: this.snapshotSeqs(),
           bottommost: false,
           keyMayExistBelow: (key: Uint8Array) => this.keyMayExistBelow(version, key, lastLevel),
+          onDropPointer: garbage.onDropPointer,
         });
         const outputs = await this.writeTables(filtered, this.options.targetFileBytes);
         for (const output of outputs) this.counters.compactionWritten += output.fileBytes;
@@ -815,6 +1424,7 @@ export class AuraDB {
             ...plan.overlapping.map((table) => ({ level: plan.outputLevel, fileNumber: table.fileNumber })),
           ],
           addedTables: outputs.map((table) => ({ level: plan.outputLevel, table })),
+          valueLogGarbage: garbage.entries(),
         });
         this.counters.compactions++;
       } finally {
@@ -915,7 +1525,17 @@ export class AuraDB {
       falsePositives += counters.bloomFalsePositives;
     }
     const counters = this.counters;
-    const written = counters.walBytes + counters.flushBytes + counters.compactionWritten;
+    const vlogStats = this.vlog.stats;
+    const written = counters.walBytes + counters.flushBytes + counters.compactionWritten + vlogStats.bytesWritten;
+    const garbage = this.versions.valueLogGarbage;
+    let vlogFiles = 0;
+    let vlogBytes = 0;
+    let vlogGarbage = 0;
+    for (const file of this.vlog.files()) {
+      vlogFiles++;
+      vlogBytes += file.bytes;
+      vlogGarbage += Math.min(file.bytes, garbage.get(file.fileNumber) ?? 0);
+    }
     return {
       levels,
       memtableBytes: this.memtable.approximateBytes,
@@ -938,6 +1558,21 @@ export class AuraDB {
       },
       bloom: { checks, useful, falsePositives },
       stallMs: counters.stallMs,
+      valueLog: {
+        threshold: this.autoThreshold === null ? (this.options.valueThreshold as number) : this.autoThreshold.current,
+        files: vlogFiles,
+        bytes: vlogBytes,
+        garbageBytes: vlogGarbage,
+        bytesWritten: vlogStats.bytesWritten,
+        separatedValueBytes: counters.separatedBytes,
+        reads: vlogStats.reads,
+        bytesRead: vlogStats.bytesRead,
+        gcRuns: counters.gcRuns,
+        gcFilesCollected: counters.gcFilesCollected,
+        gcEntriesRelocated: counters.gcEntriesRelocated,
+        gcBytesRelocated: counters.gcBytesRelocated,
+        filesAwaitingDelete: this.pendingVlogDeletes.length,
+      },
       backgroundError: this.backgroundError === null ? null : String((this.backgroundError as Error).message ?? this.backgroundError),
     };
   }
@@ -959,8 +1594,12 @@ export class AuraDB {
     };
     await attempt(async () => this.flushing);
     await attempt(async () => this.compacting);
+    // NB: a GC run stops at its next write once closing is set; its ClosedError is no failure.
+    await this.gcRunning?.catch(() => {});
     this.closed = true;
     this.wakeWriters();
+    // NB: values before the records that point to them.
+    await attempt(() => this.vlog.close());
     await attempt(() => this.wal.close());
     await attempt(() => this.versions.close());
     for (const table of this.tables.values()) await attempt(() => table.file.close());

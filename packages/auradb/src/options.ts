@@ -56,6 +56,22 @@ export interface AuraDBOptions {
   readonly walSegmentBytes?: number;
   /** Run background compactions. Default true (false: only `compactRange` compacts). */
   readonly autoCompaction?: boolean;
+  /**
+   * Key-value separation: a put whose value has at least this many bytes writes the value once,
+   * to the value log, when it is logged; the WAL, memtable and tables keep the key and a pointer.
+   * Default 4096 (BENCHMARKS.md, "Value threshold"). `Infinity` keeps every value inline.
+   * `'auto'` follows the observed value sizes (docs/kv-separation.md): the smallest set of large
+   * values that carries 80 % of the value bytes is separated, never values under 512 bytes.
+   */
+  readonly valueThreshold?: number | "auto";
+  /** A value-log file is sealed and a new one started at this size. Default 256 MiB. */
+  readonly valueLogFileBytes?: number;
+  /**
+   * Background value-log GC collects a sealed file once this fraction of it is garbage
+   * (overwritten or deleted values). Default 0.5; 0 turns background GC off (`gcValueLog()` still
+   * works).
+   */
+  readonly valueLogGcRatio?: number;
 }
 
 export interface ResolvedOptions {
@@ -79,6 +95,9 @@ export interface ResolvedOptions {
   readonly batchBytesMax: number;
   readonly walSegmentBytes: number;
   readonly autoCompaction: boolean;
+  readonly valueThreshold: number | "auto";
+  readonly valueLogFileBytes: number;
+  readonly valueLogGcRatio: number;
 }
 
 const MIB = 1024 * 1024;
@@ -103,6 +122,21 @@ function oneOf<T extends string>(name: string, value: T | undefined, fallback: T
 function boolean(name: string, value: boolean | undefined, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== "boolean") throw new InvalidArgumentError(`auradb: option ${name} must be a boolean`);
+  return value;
+}
+
+function valueThreshold(value: number | "auto" | undefined): number | "auto" {
+  if (value === undefined) return 4096;
+  if (value === Infinity || value === "auto") return value;
+  if (typeof value !== "number") throw new InvalidArgumentError(`auradb: option valueThreshold must be a number of bytes, Infinity or 'auto', got ${String(value)}`);
+  return integer("valueThreshold", value, 4096, 1, 512 * MIB);
+}
+
+function fraction(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !(value >= 0 && value < 1)) {
+    throw new InvalidArgumentError(`auradb: option ${name} must be a number from 0 up to (not including) 1, got ${String(value)}`);
+  }
   return value;
 }
 
@@ -134,5 +168,8 @@ export function resolveOptions(options: AuraDBOptions): ResolvedOptions {
     batchBytesMax: integer("batchBytesMax", options.batchBytesMax, 128 * MIB, 1024, 1024 * MIB),
     walSegmentBytes: integer("walSegmentBytes", options.walSegmentBytes, 64 * MIB, 64 * 1024, 2048 * MIB),
     autoCompaction: boolean("autoCompaction", options.autoCompaction, true),
+    valueThreshold: valueThreshold(options.valueThreshold),
+    valueLogFileBytes: integer("valueLogFileBytes", options.valueLogFileBytes, 256 * MIB, 64 * 1024, 4096 * MIB),
+    valueLogGcRatio: fraction("valueLogGcRatio", options.valueLogGcRatio, 0.5),
   };
 }

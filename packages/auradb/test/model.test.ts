@@ -5,6 +5,7 @@
  * that includes every write acknowledged with sync.
  */
 import { describe, it } from "node:test";
+import { setImmediate } from "node:timers";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type CrashMode, MemFs } from "@auradb/fs/testing";
@@ -49,7 +50,8 @@ type Op =
   | { type: "flush" }
   | { type: "compact" }
   | { type: "reopen" }
-  | { type: "crash"; mode: CrashMode };
+  | { type: "crash"; mode: CrashMode }
+  | { type: "gc"; crashAfter: number; mode: CrashMode };
 
 const keyArbitrary = fc.oneof(fc.nat({ max: 30 }), fc.nat({ max: 400 }));
 const sizeArbitrary = fc.oneof({ weight: 8, arbitrary: fc.nat({ max: 120 }) }, { weight: 1, arbitrary: fc.integer({ min: 1000, max: 9000 }) });
@@ -83,6 +85,15 @@ const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.constant({ type: "flush" as const }) },
   { weight: 2, arbitrary: fc.constant({ type: "compact" as const }) },
   { weight: 2, arbitrary: fc.constant({ type: "reopen" as const }) },
+  {
+    // Value-log GC; with crashAfter >= 0, a crash image is taken that many event-loop turns into it.
+    weight: 3,
+    arbitrary: fc.record({
+      type: fc.constant("gc" as const),
+      crashAfter: fc.oneof(fc.constant(-1), fc.nat({ max: 12 })),
+      mode: fc.constantFrom<CrashMode>("process", "synced-only", "per-file-prefix", "subset"),
+    }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -225,8 +236,24 @@ async function runSequence(ops: Op[], options: AuraDBOptions, seed: number): Pro
           pending = [];
           assert.ok(equalModels(await scanAll(db), model), `${where}: state after a clean reopen`);
           break;
+        case "gc":
         case "crash": {
-          const image = disk.crash({ mode: op.mode, seed: seed + step });
+          let image: MemFs;
+          if (op.type === "gc") {
+            const running = db.gcValueLog({ ratio: 0 });
+            if (op.crashAfter < 0) {
+              await running;
+              const gcStats = db.stats().valueLog;
+              assert.ok(gcStats.gcRuns > 0, `${where}: gc ran`);
+              assert.ok(equalModels(await scanAll(db), model), `${where}: state after GC`);
+              break;
+            }
+            for (let turn = 0; turn < op.crashAfter; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+            image = disk.crash({ mode: op.mode, seed: seed + step });
+            await running.catch(() => {});
+          } else {
+            image = disk.crash({ mode: op.mode, seed: seed + step });
+          }
           await db.close().catch(() => {});
           disk = image;
           db = await open();
@@ -235,6 +262,11 @@ async function runSequence(ops: Op[], options: AuraDBOptions, seed: number): Pro
           // Which prefix survived? Every write up to the last synced one must have.
           const candidates = op.mode === "process" ? [model] : [durableBase, ...pending];
           const match = candidates.findIndex((candidate) => equalModels(candidate, state));
+          if (match < 0 && process.env.AURADB_MODEL_DEBUG) {
+            const last = candidates[candidates.length - 1]!;
+            for (const [k, v] of last) if (state.get(k) !== v) console.log("differs", k, v.length, state.get(k)?.length, db.recovery);
+            for (const [k, v] of state) if (!last.has(k)) console.log("extra", k, v.length / 2, JSON.stringify(db.recovery), JSON.stringify(db.stats().valueLog));
+          }
           assert.ok(match >= 0, `${where}: after a ${op.mode} crash the state is no prefix of the writes (last synced + ${pending.length} unsynced)`);
           model = new Map(candidates[match]!);
           durableBase = new Map(model);
@@ -255,7 +287,11 @@ const CONFIGURATIONS: { name: string; options: AuraDBOptions }[] = [
     options: { memtableBytes: 4096, blockBytes: 256, l0CompactionTrigger: 2, level1Bytes: 16 * 1024, sizeRatio: 4, targetFileBytes: 8192, cacheBytes: 64 * 1024, compression: "snappy" },
   },
   { name: "defaults, no bloom", options: { bloomBitsPerKey: 0, memtableBytes: 64 * 1024 } },
-  { name: "sync always", options: { sync: "always", memtableBytes: 16 * 1024, blockBytes: 1024 } },
+  { name: "sync always, values from 50 B separated", options: { sync: "always", memtableBytes: 16 * 1024, blockBytes: 1024, valueThreshold: 50 } },
+  {
+    name: "values from 100 B separated, small value-log files, eager compaction",
+    options: { valueThreshold: 100, valueLogFileBytes: 64 * 1024, memtableBytes: 8192, l0CompactionTrigger: 2, level1Bytes: 32 * 1024, sizeRatio: 4, targetFileBytes: 8192 },
+  },
 ];
 
 /** Where a failing sequence is saved; replay it with AURADB_MODEL_REPLAY=<that file>. */
