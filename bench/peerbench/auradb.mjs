@@ -3,7 +3,8 @@
 // `npm install && npm run build` at the repo root (no linking into the modules folder needed).
 //
 // Settings: engine defaults (sync policy 'none': a write resolves once the OS has the WAL bytes,
-// LevelDB's sync:false; 8 MiB memtable, 32 MiB block cache, 10 bloom bits/key, 4 KiB blocks).
+// LevelDB's sync:false; 8 MiB memtable, 32 MiB block cache, 10 bloom bits/key, 4 KiB blocks;
+// values of 4 KiB and more go to the value log at write time, background GC on).
 // The durable set opens with the same default policy and passes { sync: true } per write
 // (fdatasync of the WAL before the put resolves; concurrent writers share one: group commit).
 // Keys and values arrive as Buffer views into larger buffers: AuraDB copies what it keeps (the
@@ -11,7 +12,7 @@
 export const name = 'auradb';
 export const packages = ['auradb'];
 export const durability = 'native'; // put(k, v, { sync: true }) waits for fdatasync of the WAL
-export const notes = "Engine defaults (sync 'none', 8 MiB memtable, 32 MiB cache, bloom 10 bits/key). sync:true = per-write { sync: true } (WAL fdatasync, group commit). Built package loaded by path (packages/auradb/dist).";
+export const notes = "Engine defaults (sync 'none', 8 MiB memtable, 32 MiB cache, bloom 10 bits/key, values from 4 KiB separated into the value log, background value-log GC). sync:true = per-write { sync: true } (WAL fdatasync, group commit). Built package loaded by path (packages/auradb/dist).";
 
 const ENTRY = new URL('../../packages/auradb/dist/index.js', import.meta.url);
 const PACKAGE_JSON = new URL('../../packages/auradb/package.json', import.meta.url);
