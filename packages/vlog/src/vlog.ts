@@ -155,7 +155,13 @@ const FILE_BYTES_MAX = 2 ** 40;
  * (the WAL's measurement). Larger groups (large values) go asynchronously, so the event loop is
  * not blocked.
  */
-const SYNC_WRITE_BYTES_MAX = 64 * KIB;
+const SYNC_WRITE_BYTES_MAX = MIB;
+/**
+ * Unsynced bytes of a file after which a background fdatasync starts (as in the WAL): the sync a
+ * file roll requires then finds little left to write, instead of stalling appends for the whole
+ * file (measured: 64 KiB puts spent ~60 % of their time idle in the roll of a 256 MiB file).
+ */
+const BACKGROUND_SYNC_BYTES = 8 * MIB;
 /** `readMany` joins entries of one file separated by at most this many bytes into one read. */
 const READ_GAP_BYTES_MAX = 16 * KIB;
 /** …as long as the joined read stays under this size (one larger entry is read alone). */
@@ -196,6 +202,7 @@ export class ValueLog {
   private flushQueued = false;
   private failure: unknown = null;
   private closed = false;
+  private backgroundSync: Promise<void> | null = null;
   private readonly counters = { bytesWritten: 0, bytesRead: 0, reads: 0, readOps: 0 };
 
   private constructor(init: { options: ValueLogOptions; fs: FileSystem; files: FileState[]; recovery: VlogRecovery; largestNumber: number }) {
@@ -461,6 +468,7 @@ export class ValueLog {
     } catch (closeError) {
       error = closeError;
     }
+    if (this.backgroundSync !== null) await this.backgroundSync;
     for (const state of this.fileStates.values()) {
       const handle = state.handle;
       if (handle === null) continue;
@@ -585,6 +593,7 @@ export class ValueLog {
         }
         if (sealed) {
           // A sealed file is complete and durable before anything is written to its successor.
+          if (this.backgroundSync !== null) await this.backgroundSync;
           if (state.syncedOffset < state.writtenOffset) await state.handle!.datasync();
           state.syncedOffset = state.writtenOffset;
           state.encoder = null;
@@ -596,15 +605,40 @@ export class ValueLog {
           if (!state.created || state.syncedOffset >= state.writtenOffset) continue;
           const target = state.writtenOffset;
           await state.handle!.datasync();
-          state.syncedOffset = target;
+          state.syncedOffset = Math.max(state.syncedOffset, target);
         }
+      } else {
+        for (const state of this.writeQueue) this.syncInBackground(state);
       }
+      // NB: a failed background sync means bytes may be gone whatever later syncs say.
+      if (this.failure !== null) throw this.failure;
     } catch (error) {
       this.failure = error;
       for (const waiter of waiters) waiter.reject(error);
       return;
     }
     for (const waiter of waiters) waiter.resolve();
+  }
+
+  /** Starts an fdatasync of `state` without waiting, once it has BACKGROUND_SYNC_BYTES unsynced. */
+  private syncInBackground(state: FileState): void {
+    if (this.backgroundSync !== null || !state.created || state.writtenOffset - state.syncedOffset < BACKGROUND_SYNC_BYTES) return;
+    const handle = state.handle!;
+    const target = state.writtenOffset;
+    this.backgroundSync = handle
+      .datasync()
+      .then(
+        () => {
+          if (state.syncedOffset < target) state.syncedOffset = target;
+        },
+        (error: unknown) => {
+          // Fail-stop, as for a foreground sync: the next group reports it.
+          this.failure ??= error;
+        },
+      )
+      .finally(() => {
+        this.backgroundSync = null;
+      });
   }
 
   /** Creates a file with its header durable (data and directory entry) before any entry is written to it. */
