@@ -11,7 +11,7 @@
 // bytes. With --modules DIR (a folder where classic-level is installed, e.g. the peer harness's)
 // the same run is made with classic-level (LevelDB) in a child process for comparison.
 //
-// Part 2 (thresholds): puts of 100 B (70 %), 1 KiB (15 %), 4 KiB (10 %) and 16 KiB (5 %) values,
+// Part 3 (--part shift) is described at its function. Part 2 (thresholds): puts of 100 B (70 %), 1 KiB (15 %), 4 KiB (10 %) and 16 KiB (5 %) values,
 // N keys, two passes: fill time,
 // overwrite time, readrandom (getSync) time, and write amplification for valueThreshold
 // Infinity (all inline), 1024, 4096, 16384 and 'auto'.
@@ -208,5 +208,54 @@ async function thresholds() {
   return rows;
 }
 
-if (args.part !== 'thresholds') console.log(JSON.stringify(await overwritePasses()));
-if (args.part !== 'passes' && ENGINE === 'auradb') for (const row of await thresholds()) console.log(JSON.stringify(row));
+// Part 3 (shift): the value-size mix changes between phases (each phase overwrites every key once,
+// batches of 100): A 95 % 100 B + 5 % 64 KiB, B all 2 KiB, C all 16 KiB. Write amplification per
+// phase and overall, per threshold.
+async function shift() {
+  const phases = [
+    { name: 'A', size: (index) => (index % 20 === 0 ? 65536 : 100) },
+    { name: 'B', size: () => 2048 },
+    { name: 'C', size: () => 16384 },
+  ];
+  const rows = [];
+  for (const threshold of [Infinity, 1024, 4096, 16384, 'auto']) {
+    const dir = mkdtempSync(join(tmpdir(), 'aura-kvsep-'));
+    try {
+      const db = await openEngine(dir, { valueThreshold: threshold });
+      const row = { threshold: String(threshold) };
+      let totalUser = 0;
+      const totalStart = writtenBytes();
+      for (const phase of phases) {
+        const start = writtenBytes();
+        let user = 0;
+        const began = performance.now();
+        const order = permutation(N, phase.name.charCodeAt(0));
+        for (let index = 0; index < N; index += 100) {
+          const ops = [];
+          for (let inner = index; inner < Math.min(N, index + 100); inner++) {
+            const size = phase.size(order[inner]);
+            user += 16 + size;
+            ops.push({ type: 'put', key: key(order[inner]), value: value(size) });
+          }
+          await db.batch(ops);
+        }
+        const seconds = (performance.now() - began) / 1000;
+        execFileSync('sync');
+        totalUser += user;
+        row[`${phase.name} ops/s`] = Math.round(N / seconds);
+        row[`${phase.name} WA`] = +((writtenBytes() - start) / user).toFixed(2);
+        row[`${phase.name} threshold`] = String(db.stats().valueLog.threshold);
+      }
+      row['overall WA'] = +((writtenBytes() - totalStart) / totalUser).toFixed(2);
+      await db.close();
+      rows.push(row);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return rows;
+}
+
+if (args.part === undefined || args.part === 'passes') console.log(JSON.stringify(await overwritePasses()));
+if ((args.part === undefined || args.part === 'thresholds') && ENGINE === 'auradb') for (const row of await thresholds()) console.log(JSON.stringify(row));
+if ((args.part === undefined || args.part === 'shift') && ENGINE === 'auradb') for (const row of await shift()) console.log(JSON.stringify(row));
