@@ -103,3 +103,49 @@ export async function mkdirDurable(fs: FileSystem, dir: string): Promise<void> {
     if (parent !== created) await fs.syncDir(parent);
   }
 }
+
+/** How far an append-only file has been written and made durable. */
+export interface SyncProgress {
+  writtenOffset: number;
+  syncedOffset: number;
+}
+
+/**
+ * Background fdatasync for append-only logs (RocksDB's `wal_bytes_per_sync`): once a file holds
+ * `thresholdBytes` written but unsynced, one fdatasync starts without anyone waiting for it, so
+ * the sync a later roll or durable append needs finds little left to write. At most one runs at
+ * a time. A failure goes to `onError` (a log must then stop: the kernel may have dropped the
+ * pages, whatever later syncs report).
+ */
+export class BackgroundSync {
+  readonly #thresholdBytes: number;
+  readonly #onError: (error: unknown) => void;
+  #inFlight: Promise<void> | null = null;
+
+  constructor(thresholdBytes: number, onError: (error: unknown) => void) {
+    this.#thresholdBytes = thresholdBytes;
+    this.#onError = onError;
+  }
+
+  /** The sync in flight, if any: await it before a sync or close that must come after it. */
+  get inFlight(): Promise<void> | null {
+    return this.#inFlight;
+  }
+
+  /** Starts a sync of `file` when none runs and `progress` has enough unsynced bytes. */
+  maybeStart(file: File | null, progress: SyncProgress): void {
+    if (file === null || this.#inFlight !== null || progress.writtenOffset - progress.syncedOffset < this.#thresholdBytes) return;
+    const target = progress.writtenOffset;
+    this.#inFlight = file
+      .datasync()
+      .then(
+        () => {
+          if (progress.syncedOffset < target) progress.syncedOffset = target;
+        },
+        (error: unknown) => this.#onError(error),
+      )
+      .finally(() => {
+        this.#inFlight = null;
+      });
+  }
+}

@@ -3,6 +3,7 @@
  * recovery (docs/format/vlog.md).
  */
 import {
+  BackgroundSync,
   ClosedError,
   CorruptionError,
   type File,
@@ -202,7 +203,10 @@ export class ValueLog {
   private flushQueued = false;
   private failure: unknown = null;
   private closed = false;
-  private backgroundSync: Promise<void> | null = null;
+  private readonly backgroundSync = new BackgroundSync(BACKGROUND_SYNC_BYTES, (error) => {
+    // Fail-stop, as for a foreground sync: the next group reports it.
+    this.failure ??= error;
+  });
   private readonly counters = { bytesWritten: 0, bytesRead: 0, reads: 0, readOps: 0 };
 
   private constructor(init: { options: ValueLogOptions; fs: FileSystem; files: FileState[]; recovery: VlogRecovery; largestNumber: number }) {
@@ -468,7 +472,7 @@ export class ValueLog {
     } catch (closeError) {
       error = closeError;
     }
-    if (this.backgroundSync !== null) await this.backgroundSync;
+    if (this.backgroundSync.inFlight !== null) await this.backgroundSync.inFlight;
     for (const state of this.fileStates.values()) {
       const handle = state.handle;
       if (handle === null) continue;
@@ -593,7 +597,7 @@ export class ValueLog {
         }
         if (sealed) {
           // A sealed file is complete and durable before anything is written to its successor.
-          if (this.backgroundSync !== null) await this.backgroundSync;
+          if (this.backgroundSync.inFlight !== null) await this.backgroundSync.inFlight;
           if (state.syncedOffset < state.writtenOffset) await state.handle!.datasync();
           state.syncedOffset = state.writtenOffset;
           state.encoder = null;
@@ -608,7 +612,7 @@ export class ValueLog {
           state.syncedOffset = Math.max(state.syncedOffset, target);
         }
       } else {
-        for (const state of this.writeQueue) this.syncInBackground(state);
+        for (const state of this.writeQueue) this.backgroundSync.maybeStart(state.created ? state.handle : null, state);
       }
       // NB: a failed background sync means bytes may be gone whatever later syncs say.
       if (this.failure !== null) throw this.failure;
@@ -618,27 +622,6 @@ export class ValueLog {
       return;
     }
     for (const waiter of waiters) waiter.resolve();
-  }
-
-  /** Starts an fdatasync of `state` without waiting, once it has BACKGROUND_SYNC_BYTES unsynced. */
-  private syncInBackground(state: FileState): void {
-    if (this.backgroundSync !== null || !state.created || state.writtenOffset - state.syncedOffset < BACKGROUND_SYNC_BYTES) return;
-    const handle = state.handle!;
-    const target = state.writtenOffset;
-    this.backgroundSync = handle
-      .datasync()
-      .then(
-        () => {
-          if (state.syncedOffset < target) state.syncedOffset = target;
-        },
-        (error: unknown) => {
-          // Fail-stop, as for a foreground sync: the next group reports it.
-          this.failure ??= error;
-        },
-      )
-      .finally(() => {
-        this.backgroundSync = null;
-      });
   }
 
   /** Creates a file with its header durable (data and directory entry) before any entry is written to it. */

@@ -2,6 +2,7 @@
  * The write-ahead log: segments of checksummed chunks, group commit, recovery.
  */
 import {
+  BackgroundSync,
   ClosedError,
   CorruptionError,
   dirname,
@@ -201,7 +202,9 @@ export class Wal {
   private failure: unknown = null;
   private closed = false;
   private timer: ReturnType<typeof setInterval> | null = null;
-  private backgroundSync: Promise<void> | null = null;
+  private readonly backgroundSync = new BackgroundSync(BACKGROUND_SYNC_BYTES, (error) => {
+    this.failure ??= error;
+  });
   private changed: { promise: Promise<void>; resolve: () => void };
 
   private constructor(init: {
@@ -366,7 +369,7 @@ export class Wal {
         });
       }
       if (this.flushing !== null) await this.flushing;
-      if (this.backgroundSync !== null) await this.backgroundSync;
+      if (this.backgroundSync.inFlight !== null) await this.backgroundSync.inFlight;
       const active = this.segments[this.segments.length - 1];
       if (this.failure === null && active !== undefined && active.file !== null && active.syncedOffset < active.writtenOffset) {
         await active.file.datasync();
@@ -551,7 +554,7 @@ export class Wal {
         }
         if (index < queue.length - 1) {
           // L1: a segment is complete and durable before anything is written to the next one.
-          if (this.backgroundSync !== null) await this.backgroundSync;
+          if (this.backgroundSync.inFlight !== null) await this.backgroundSync.inFlight;
           await segment.file!.datasync();
           segment.syncedOffset = segment.writtenOffset;
           segment.visibleOffset = segment.writtenOffset;
@@ -566,7 +569,7 @@ export class Wal {
         await active.file!.datasync();
         active.syncedOffset = active.writtenOffset;
       } else if (!needSync) {
-        this.syncInBackground(active);
+        this.backgroundSync.maybeStart(active.file, active);
       }
       // NB: a failed background sync means bytes may be gone whatever later syncs say.
       if (this.failure !== null) throw this.failure;
@@ -579,25 +582,6 @@ export class Wal {
     }
     for (const waiter of waiters) waiter.resolve();
     this.notifyReaders();
-  }
-
-  private syncInBackground(segment: Segment): void {
-    if (this.backgroundSync !== null || segment.writtenOffset - segment.syncedOffset < BACKGROUND_SYNC_BYTES) return;
-    const file = segment.file!;
-    const target = segment.writtenOffset;
-    this.backgroundSync = file
-      .datasync()
-      .then(
-        () => {
-          if (segment.syncedOffset < target) segment.syncedOffset = target;
-        },
-        (error: unknown) => {
-          this.failure ??= error;
-        },
-      )
-      .finally(() => {
-        this.backgroundSync = null;
-      });
   }
 
   /** Creates a segment's file with its header durable (file and directory entry). */
