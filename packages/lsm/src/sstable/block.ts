@@ -659,6 +659,15 @@ export class BlockIterator implements InternalIterator {
     let key = this.#key;
     if (keyLength > key.length) key = this.#key = new Uint8Array(Math.max(keyLength, key.length * 2));
     for (let index = 0; index < shared; index++) key[index] = prefix[index]!;
+    this.#takeEntry(offset, key, shared);
+  }
+
+  /**
+   * Completes the decoded entry at `offset` (from `decodeEntry`): appends its key delta to `key`
+   * after `shared` bytes already in place, and makes it current.
+   */
+  #takeEntry(offset: number, key: Uint8Array, shared: number): void {
+    const unshared = entryUnshared;
     const data = this.#data;
     const keyStart = entryKeyStart;
     if (unshared < 32) {
@@ -666,7 +675,7 @@ export class BlockIterator implements InternalIterator {
     } else {
       key.set(data.subarray(keyStart, keyStart + unshared), shared);
     }
-    this.#keyLength = keyLength;
+    this.#keyLength = shared + unshared;
     this.#seq = entrySeq;
     this.#kind = entryKind as ValueKind;
     this.#valueStart = keyStart + unshared;
@@ -712,20 +721,6 @@ export class BlockIterator implements InternalIterator {
       grown.set(key.subarray(0, shared));
       key = this.#key = grown;
     }
-    const data = this.#data;
-    const keyStart = entryKeyStart;
-    if (unshared < 32) {
-      for (let index = 0; index < unshared; index++) key[shared + index] = data[keyStart + index]!;
-    } else {
-      key.set(data.subarray(keyStart, keyStart + unshared), shared);
-    }
-    this.#keyLength = keyLength;
-    this.#seq = entrySeq;
-    this.#kind = entryKind as ValueKind;
-    this.#valueStart = keyStart + unshared;
-    this.#valueLength = entryValueLength;
-    this.#current = offset;
-    this.#next = keyStart + unshared + entryValueLength;
-    this.#valid = true;
+    this.#takeEntry(offset, key, shared);
   }
 }
