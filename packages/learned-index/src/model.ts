@@ -214,7 +214,7 @@ export class LearnedModel {
       const x = view.getFloat64(at, true);
       const s = view.getFloat64(at + 8, true);
       const b = view.getFloat64(at + 16, true);
-      if (!Number.isSafeInteger(x) || x < 0 || x >= NUMBER_LIMIT || (i > 0 && x <= startX[i - 1]!)) {
+      if (!Number.isSafeInteger(x) || x < 0 || x > NUMBER_LIMIT || (i > 0 && x <= startX[i - 1]!)) {
         throw new CorruptionError(`bad segment start ${x}`, { offset: at });
       }
       if (!Number.isFinite(s) || s < 0 || !Number.isFinite(b)) {

@@ -64,6 +64,22 @@ describe("serialization", () => {
     assert.throws(() => LearnedModel.deserialize(longer), isCorruption);
   });
 
+  it("round trip: a segment may start at the largest number + 1 (2^48)", () => {
+    // Found by the property above: the last point (2^48, n) opens a segment of its own.
+    const keys = [
+      [], [255], [255, 0], [255, 0, 0], [255, 0, 0, 0], [255, 0, 0, 0, 0], [255, 0, 0, 2], [255, 0, 1], [255, 0, 1, 0],
+      [255, 0, 2], [255, 0, 2, 0], [255, 0, 255], [255, 0, 255, 0], [255, 1], [255, 1, 0], [255, 1, 0, 0], [255, 1, 0, 2],
+      [255, 1, 2], [255, 2], [255, 2, 0], [255, 2, 1], [255, 2, 255], [255, 255], [255, 255, 0], [255, 255, 1],
+      [255, 255, 255, 255, 255, 255],
+    ].map((key) => Uint8Array.from(key));
+    for (const build of [buildGreedyModel, buildOptimalModel]) {
+      const model = build(keys, { epsilon: 12 });
+      assert.equal(model.endX, 2 ** 48);
+      const back = LearnedModel.deserialize(model.serialize());
+      for (const key of keys) assert.equal(lowerBound(back, keys, key), plainLowerBound(keys, key));
+    }
+  });
+
   it("a newer format version → NotSupportedError", () => {
     const bytes = buildGreedyModel([Uint8Array.from([1]), Uint8Array.from([2])]).serialize();
     bytes[0] = 2;
