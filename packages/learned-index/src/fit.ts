@@ -16,12 +16,16 @@ export interface Segments {
 }
 
 const SAFE = 2 ** 53;
+const TIE = 2 ** -50;
 
 /** Sign of `a*b - c*d`, exact for safe integers. */
 function compareProducts(a: number, b: number, c: number, d: number): number {
   const left = a * b;
   const right = c * d;
   if (Math.abs(left) < SAFE && Math.abs(right) < SAFE) return left < right ? -1 : left > right ? 1 : 0;
+  // Each rounded product is within a relative 2^-53 of the exact one: a difference larger than
+  // both errors together decides the sign; only near-ties need exact BigInt arithmetic.
+  if (Math.abs(left - right) > (Math.abs(left) + Math.abs(right)) * TIE) return left < right ? -1 : 1;
   const exact = BigInt(a) * BigInt(b) - BigInt(c) * BigInt(d);
   return exact < 0n ? -1 : exact > 0n ? 1 : 0;
 }
@@ -142,8 +146,9 @@ export class OptimalFitter implements Fitter {
     { x: 0, y: 0 },
     { x: 0, y: 0 },
   ];
-  #xs: number[] = [];
-  #ys: number[] = [];
+  // The segment's points (x relative to its start), for the intercept at close.
+  #xs = new Float64Array(1024);
+  #ys = new Float64Array(1024);
 
   constructor(epsilon: number) {
     this.#epsilon = epsilon;
@@ -163,8 +168,8 @@ export class OptimalFitter implements Fitter {
       this.#lower = [p2];
       this.#upperStart = 0;
       this.#lowerStart = 0;
-      this.#xs = [x];
-      this.#ys = [y];
+      this.#xs[0] = x;
+      this.#ys[0] = y;
       this.#count = 1;
       return true;
     }
@@ -173,8 +178,8 @@ export class OptimalFitter implements Fitter {
       rect[3] = p1;
       this.#upper.push(p1);
       this.#lower.push(p2);
-      this.#xs.push(x);
-      this.#ys.push(y);
+      this.#xs[1] = x;
+      this.#ys[1] = y;
       this.#count = 2;
       return true;
     }
@@ -209,7 +214,7 @@ export class OptimalFitter implements Fitter {
       const upper = this.#upper;
       let end = upper.length;
       while (end >= this.#upperStart + 2 && cross(upper[end - 2]!, upper[end - 1]!, p1) <= 0) end--;
-      upper.length = end;
+      while (upper.length > end) upper.pop();
       upper.push(p1);
     }
 
@@ -233,12 +238,29 @@ export class OptimalFitter implements Fitter {
       const lower = this.#lower;
       let end = lower.length;
       while (end >= this.#lowerStart + 2 && cross(lower[end - 2]!, lower[end - 1]!, p2) >= 0) end--;
-      lower.length = end;
+      while (lower.length > end) lower.pop();
       lower.push(p2);
     }
-    this.#xs.push(x);
-    this.#ys.push(y);
+    if (this.#count === this.#xs.length) {
+      const xs = new Float64Array(this.#count * 2);
+      xs.set(this.#xs);
+      this.#xs = xs;
+      const ys = new Float64Array(this.#count * 2);
+      ys.set(this.#ys);
+      this.#ys = ys;
+    }
+    this.#xs[this.#count] = x;
+    this.#ys[this.#count] = y;
     this.#count++;
+    // Hull points before the tangent starts are never looked at again: drop them now and then.
+    if (this.#upperStart > 4096 && this.#upperStart * 2 > this.#upper.length) {
+      this.#upper.splice(0, this.#upperStart);
+      this.#upperStart = 0;
+    }
+    if (this.#lowerStart > 4096 && this.#lowerStart * 2 > this.#lower.length) {
+      this.#lower.splice(0, this.#lowerStart);
+      this.#lowerStart = 0;
+    }
     return true;
   }
 
@@ -257,7 +279,7 @@ export class OptimalFitter implements Fitter {
     const e = this.#epsilon;
     const xs = this.#xs;
     const ys = this.#ys;
-    for (let i = 0; i < xs.length; i++) {
+    for (let i = 0; i < this.#count; i++) {
       const base = ys[i]! - slope * xs[i]!;
       if (base - e > lo) lo = base - e;
       if (base + e < hi) hi = base + e;

@@ -119,6 +119,30 @@ describe("learned model", () => {
     }
   });
 
+  it("long segments (hull compaction): 60,000 keys, every key and gap exact", () => {
+    let value = 0;
+    let seed = 7;
+    const keys = Array.from({ length: 60_000 }, () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      value += 1 + (seed % 3);
+      const key = new Uint8Array(8);
+      new DataView(key.buffer).setUint32(4, value);
+      return key;
+    });
+    for (const epsilon of [1, 64]) {
+      const greedy = buildGreedyModel(keys, { epsilon });
+      const optimal = buildOptimalModel(keys, { epsilon });
+      assert.ok(optimal.segmentCount <= greedy.segmentCount);
+      for (const model of [greedy, optimal]) {
+        for (let i = 0; i < keys.length; i++) {
+          assert.equal(lowerBound(model, keys, keys[i]!), i);
+          const after = Uint8Array.from([...keys[i]!, 0]);
+          assert.equal(lowerBound(model, keys, after), i + 1);
+        }
+      }
+    }
+  });
+
   it("stats: segment count and bytes per key", () => {
     const keys = Array.from({ length: 10_000 }, (_, i) => Uint8Array.from([i >> 8, i & 0xff]));
     const model = buildOptimalModel(keys, { epsilon: 8 });
