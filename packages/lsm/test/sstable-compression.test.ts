@@ -20,6 +20,7 @@ import { describeTable } from "../src/sstable/describe.ts";
 import { BLOCK_BYTES_MAX, CompressionType, decodeFooter, FOOTER_BYTES, TRAILER_BYTES } from "../src/sstable/format.ts";
 import { TableReader } from "../src/sstable/reader.ts";
 import type { TableReaderOptions } from "../src/sstable/reader.ts";
+import { patternBytes } from "./helpers.ts";
 
 interface Entry {
   readonly key: Uint8Array;
@@ -32,17 +33,6 @@ const encoder = new TextEncoder();
 const FILE_NUMBER = 9;
 const PATH = "/db/000009.sst";
 
-function randomBytes(seed: number, length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let state = (seed * 2654435761) >>> 0 || 1;
-  for (let index = 0; index < length; index++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    bytes[index] = state & 0xff;
-  }
-  return bytes;
-}
 
 /** JSON-like (compressible) values for even `group`s of 40 keys, random bytes for odd ones. */
 function mixedEntries(count: number): Entry[] {
@@ -52,7 +42,7 @@ function mixedEntries(count: number): Entry[] {
     const compressible = Math.floor(index / 40) % 2 === 0;
     const value = compressible
       ? encoder.encode(JSON.stringify({ id: index, name: `user ${index % 13}`, email: `user${index % 13}@example.com`, active: index % 3 === 0 }))
-      : randomBytes(index + 1, 90);
+      : patternBytes(index + 1, 90);
     entries.push({ key, seq: 1_000 + index, kind: index % 11 === 5 ? ValueKind.Delete : ValueKind.Put, value: index % 11 === 5 ? new Uint8Array(0) : value });
   }
   return entries;
@@ -176,7 +166,7 @@ describe("block compression: the Snappy codec", () => {
   });
 
   it("incompressible bytes are not compressed", () => {
-    assert.equal(snappyCompress(randomBytes(3, 4096)), undefined);
+    assert.equal(snappyCompress(patternBytes(3, 4096)), undefined);
     assert.equal(snappyCompress(new Uint8Array(0)), undefined);
     assert.ok(snappyCompress(new Uint8Array(4096))!.length < 512);
   });
@@ -193,7 +183,7 @@ describe("block compression: the Snappy codec", () => {
           let stream = valid.slice();
           for (const [position, byte] of edits) stream[position] = byte;
           if (resize < 0) stream = stream.subarray(0, Math.max(0, stream.length + resize));
-          else if (resize > 0) stream = Uint8Array.from([...stream, ...randomBytes(resize, resize)]);
+          else if (resize > 0) stream = Uint8Array.from([...stream, ...patternBytes(resize, resize)]);
           try {
             const length = snappyUncompressedLength(stream, 64 * 1024, PATH, 0);
             assert.equal(snappyUncompress(stream, 64 * 1024, PATH, 0).length, length);

@@ -21,6 +21,7 @@ import { BlockCache } from "../src/sstable/cache.ts";
 import { decodeFooter, encodeFooter, FOOTER_BYTES, HEADER_BYTES } from "../src/sstable/format.ts";
 import type { BlockHandle, Footer } from "../src/sstable/format.ts";
 import { decodeHandleValue, TableReader } from "../src/sstable/reader.ts";
+import { patternBytes } from "./helpers.ts";
 
 interface Entry {
   readonly key: Uint8Array;
@@ -34,17 +35,6 @@ const decoder = new TextDecoder();
 const PATH = "/db/000007.sst";
 const FILE_NUMBER = 7;
 
-function patternBytes(seed: number, length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let state = (seed * 2654435761) >>> 0 || 1;
-  for (let index = 0; index < length; index++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    bytes[index] = state & 0xff;
-  }
-  return bytes;
-}
 
 /** Entries with several versions per key, tombstones, an empty key and varied value sizes. */
 function sampleEntries(count: number): Entry[] {

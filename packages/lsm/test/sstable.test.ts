@@ -33,6 +33,7 @@ import {
   HEADER_BYTES,
 } from "../src/sstable/format.ts";
 import { TableReader } from "../src/sstable/reader.ts";
+import { patternBytes } from "./helpers.ts";
 
 interface Entry {
   readonly key: Uint8Array;
@@ -60,18 +61,6 @@ function normalize(entries: readonly Entry[]): Entry[] {
   return out;
 }
 
-/** Deterministic bytes (xorshift) of `length`, so large values need no large arbitrary. */
-function patternBytes(seed: number, length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let state = (seed * 2654435761) >>> 0 || 1;
-  for (let index = 0; index < length; index++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    bytes[index] = state & 0xff;
-  }
-  return bytes;
-}
 
 // --- the model ------------------------------------------------------------------------------
 
