@@ -114,14 +114,32 @@ export class LearnedModel {
 
   /** A window of positions guaranteed to contain `key`'s lower-bound position. */
   predict(key: Uint8Array): Window {
+    return this.predictInto(key, { low: 0, high: 0 });
+  }
+
+  /**
+   * {@link predict} without allocating: fills and returns `out` (for hot paths that reuse one
+   * window object per reader).
+   */
+  predictInto(key: Uint8Array, out: Window): Window {
     const x = this.numberOf(key);
     const n = this.keyCount;
-    if (n === 0 || x < this.#startX[0]!) return { low: 0, high: 0 };
-    if (x >= this.endX) return { low: n, high: n };
+    if (n === 0 || x < this.#startX[0]!) {
+      out.low = 0;
+      out.high = 0;
+      return out;
+    }
+    if (x >= this.endX) {
+      out.low = n;
+      out.high = n;
+      return out;
+    }
     const e = this.epsilon;
     const low = Math.floor(this.estimateNumber(x)) - e;
     const high = Math.ceil(this.estimateNumber(x + 1)) + e;
-    return { low: low < 0 ? 0 : low, high: high > n ? n : high };
+    out.low = low < 0 ? 0 : low;
+    out.high = high > n ? n : high;
+    return out;
   }
 
   stats(): ModelStats {

@@ -455,6 +455,9 @@ describe("hostile tables behind valid checksums", () => {
     );
     // A newer writer's optional block (a learned model, say) is skipped by this reader.
     await expectRight(assemble({ ...parts, meta: [...parts.meta, ["auradb.model.learned", patternBytes(5, 100)]] }), "unknown meta block");
+    // A learned-index block the properties do not announce ("off": absent property) is refused,
+    // whatever it holds: a reader must not trust a model the writer did not vouch for.
+    await expectCorruption(assemble({ ...parts, meta: [...parts.meta, ["auradb.index.learned", patternBytes(6, 100)]] }), "unannounced learned block");
     // The filter is optional: without it every lookup goes to the index.
     await expectRight(assemble({ ...parts, meta: parts.meta.filter(([name]) => name !== "auradb.filter.bloom") }), "no filter");
   });

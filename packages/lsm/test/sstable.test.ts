@@ -243,11 +243,17 @@ const configurations: ReadonlyArray<TableBuilderOptions> = [
   { blockBytes: 4096, restartInterval: 16, bloomBitsPerKey: 10 },
   { blockBytes: 4096, restartInterval: 1, bloomBitsPerKey: 0 },
   { blockBytes: 64, restartInterval: 3, bloomBitsPerKey: 4 },
+  // The learned path (kept whatever its size, so that small tables use it too).
+  { blockBytes: 64, restartInterval: 3, bloomBitsPerKey: 4, learnedIndex: { epsilon: 1, always: true } },
+  { blockBytes: 128, restartInterval: 2, bloomBitsPerKey: 0, learnedIndex: { epsilon: 3, always: true } },
+  { blockBytes: 256, restartInterval: 16, bloomBitsPerKey: 10, learnedIndex: { epsilon: 8, always: true } },
 ];
 
 describe("TableBuilder → TableReader agrees with a sorted-array model", () => {
   for (const options of configurations) {
-    it(`iteration, seek, seekForPrev and get (blockBytes ${options.blockBytes}, restartInterval ${options.restartInterval}, bloom ${options.bloomBitsPerKey})`, async () => {
+    it(`iteration, seek, seekForPrev and get (blockBytes ${options.blockBytes}, restartInterval ${options.restartInterval}, bloom ${options.bloomBitsPerKey}${
+      typeof options.learnedIndex === "object" ? `, learned ε ${options.learnedIndex.epsilon}` : ""
+    })`, async () => {
       await fc.assert(
         fc.asyncProperty(
           entriesArbitrary.chain((entries) => fc.tuple(fc.constant(entries), queriesArbitrary(entries))),
@@ -345,6 +351,7 @@ describe("TableBuilder", () => {
         minSeq: 2,
         maxSeq: 9,
         properties: undefined,
+        learnedFitNanos: 0,
       },
     );
     assert.equal(result.properties.rawKeyBytes, 5 + 5 + 6 + 6);
@@ -352,7 +359,7 @@ describe("TableBuilder", () => {
     assert.equal(result.properties.creationTimeMs, 1_700_000_000_000);
     assert.equal(result.properties.dataBlockCount, 1);
     const reader = TableReader.open(file, 42, new BlockCache(1 << 20));
-    const { properties: _ignored, ...meta } = result;
+    const { properties: _ignored, learnedFitNanos: _fit, ...meta } = result;
     assert.deepEqual(reader.meta, meta);
     assert.deepEqual(reader.properties, result.properties);
     assert.equal(file.path, "/t.sst", "finish does not close the file");

@@ -381,16 +381,17 @@ export class Block {
 
   /**
    * The largest restart index whose entry is < (target, seq, kind) in internal order, or -1 when
-   * there is none. A binary search that compares keys in place (no copy, no allocation). In an
+   * there is none. With `first`/`last`: the largest in `first..last`, or `first - 1` (the caller
+   * knows the answer lies in `first - 1..last`). A binary search that compares keys in place (no copy, no allocation). In an
    * index block (restart interval 1) `result + 1` is the first entry >= the target.
    * @throws CorruptionError on a malformed restart entry.
    */
-  lastRestartBelow(target: Uint8Array, seq: number, kind: number): number {
+  lastRestartBelow(target: Uint8Array, seq: number, kind: number, first = 0, last = this.restartCount - 1): number {
     const data = this.data;
     const restartsStart = this.entriesEnd;
-    let low = 0;
-    let high = this.restartCount - 1;
-    let result = -1;
+    let low = first;
+    let high = last;
+    let result = first - 1;
     while (low <= high) {
       const middle = (low + high) >>> 1;
       const offset = readU32(data, restartsStart + middle * RESTART_BYTES);
@@ -542,12 +543,22 @@ export class BlockIterator implements InternalIterator {
   }
 
   seek(target: Uint8Array, seq: number = SEQUENCE_MAX): void {
-    this.#seekInternal(target, seq, SEEK_KIND);
+    this.#seekInternal(target, seq, SEEK_KIND, 0, this.#restartCount - 1);
+  }
+
+  /**
+   * `seek` when the caller knows (from a learned index) that the last restart point below the
+   * target is in `firstRestart - 1 .. lastRestart`: binary-searches only those restarts. REQUIRES
+   * that knowledge (a wrong range gives a wrong position); `0 <= firstRestart`,
+   * `lastRestart < restartCount`.
+   */
+  seekWithin(target: Uint8Array, seq: number, firstRestart: number, lastRestart: number): void {
+    this.#seekInternal(target, seq, SEEK_KIND, firstRestart, lastRestart);
   }
 
   seekForPrev(target: Uint8Array): void {
     // Sequence -1 sorts after every version of `target`: this lands on the first larger user key.
-    this.#seekInternal(target, -1, SEEK_KIND);
+    this.#seekInternal(target, -1, SEEK_KIND, 0, this.#restartCount - 1);
     if (this.#valid) this.prev();
     else this.seekToLast();
   }
@@ -603,12 +614,12 @@ export class BlockIterator implements InternalIterator {
    * compared, and where the scan stops the key is target[0 .. shared] ++ delta. None of this needs
    * the writer to have shared maximal prefixes: it only uses what `shared` means.
    */
-  #seekInternal(target: Uint8Array, seq: number, kind: number): void {
+  #seekInternal(target: Uint8Array, seq: number, kind: number, firstRestart: number, lastRestart: number): void {
     this.#checkOpen();
     const block = this.#block;
     const restartCount = this.#restartCount;
     if (block === undefined || restartCount === 0) return this.#invalidate();
-    const below = block.lastRestartBelow(target, seq, kind);
+    const below = block.lastRestartBelow(target, seq, kind, firstRestart, lastRestart);
     let restartIndex = below < 0 ? 0 : below;
     let offset = this.#restart(restartIndex);
     // The restart after the current region: where the key must be whole again.

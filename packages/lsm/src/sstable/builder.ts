@@ -30,6 +30,7 @@ import {
   TRAILER_BYTES,
 } from "./format.ts";
 import type { BlockHandle } from "./format.ts";
+import { DEFAULT_LEARNED_EPSILON, LearnedCollector, LearnedStatus } from "./learned.ts";
 import { encodeProperties } from "./properties.ts";
 import type { TableProperties } from "./properties.ts";
 
@@ -48,10 +49,21 @@ export interface TableBuilderOptions {
    * stored compressed (type 1) only when that saves at least 12.5 %, else as is (type 0).
    */
   readonly compression?: BlockCompression;
+  /**
+   * The learned index (a model block, docs/format/sstable.md): `{ epsilon }` fits one (ε default
+   * 8) unless the table is tiny or the model would take over 2 bytes per key (`always`: even
+   * then, for tests and benchmarks);
+   * `"off"` (default) and `"not-worth-it"` write none and record that reason in the properties.
+   */
+  readonly learnedIndex?: { readonly epsilon?: number; readonly always?: boolean } | "off" | "not-worth-it";
 }
 
 /** What {@link TableBuilder.finish} returns: the table's metadata and its properties. */
-export type TableBuildResult = TableMeta & { readonly properties: TableProperties };
+export type TableBuildResult = TableMeta & {
+  readonly properties: TableProperties;
+  /** Time spent fitting the learned model, ns (0 without one). */
+  readonly learnedFitNanos: number;
+};
 
 /** Output is handed to the OS in writes of about this size (one syscall per ~16 data blocks). */
 const OUTPUT_BYTES = 64 * 1024;
@@ -99,6 +111,11 @@ export class TableBuilder {
   readonly #dataBlock: BlockBuilder;
   readonly #indexBlock: BlockBuilder = new BlockBuilder(INDEX_RESTART_INTERVAL);
   readonly #bloom: BloomFilterBuilder | undefined;
+  readonly #learned: LearnedCollector | undefined;
+  readonly #learnedEpsilon: number;
+  readonly #learnedSkip: LearnedStatus;
+  readonly #learnedAlways: boolean;
+  #learnedFitNanos = 0;
   readonly #handleScratch: Uint8Array = new Uint8Array(2 * 8);
 
   #lastKey: Uint8Array = new Uint8Array(64);
@@ -132,6 +149,20 @@ export class TableBuilder {
     checkIntegerOption("bloomBitsPerKey", bloomBitsPerKey, 0, BLOOM_BITS_PER_KEY_MAX);
     if (options.creationTimeMs !== undefined) checkIntegerOption("creationTimeMs", options.creationTimeMs, 0, Number.MAX_SAFE_INTEGER);
     const compression = checkBlockCompression("auradb/lsm: compression", options.compression ?? "none");
+    const learned = options.learnedIndex ?? "off";
+    if (typeof learned === "object" && learned !== null) {
+      this.#learnedEpsilon = learned.epsilon ?? DEFAULT_LEARNED_EPSILON;
+      checkIntegerOption("learnedIndex.epsilon", this.#learnedEpsilon, 1, 65_536);
+      this.#learnedSkip = LearnedStatus.Learned;
+      this.#learnedAlways = learned.always === true;
+    } else if (learned === "off" || learned === "not-worth-it") {
+      this.#learnedEpsilon = 0;
+      this.#learnedAlways = false;
+      this.#learnedSkip = learned === "off" ? LearnedStatus.Off : LearnedStatus.NotWorthIt;
+    } else {
+      throw new InvalidArgumentError(`auradb/lsm: learnedIndex must be { epsilon }, "off" or "not-worth-it", got ${String(learned)}`);
+    }
+    this.#learned = this.#learnedSkip === LearnedStatus.Learned ? new LearnedCollector() : undefined;
     this.file = file;
     this.fileNumber = fileNumber;
     this.blockBytes = blockBytes;
@@ -188,6 +219,7 @@ export class TableBuilder {
       this.#smallestKind = kind;
     }
     if (this.#bloom !== undefined && !sameUserKey) this.#bloom.addKey(key);
+    if (this.#learned !== undefined && !sameUserKey) this.#learned.addKey(key);
     this.#dataBlock.add(key, seq, kind, value);
 
     if (this.#lastKey.length < key.length) this.#lastKey = new Uint8Array(Math.max(key.length, this.#lastKey.length * 2));
@@ -223,6 +255,14 @@ export class TableBuilder {
       if (this.#dataBlock.entryCount > 0) this.#flushDataBlock();
       const metaBlocks: Array<[string, BlockHandle]> = [];
       if (this.#bloom !== undefined) metaBlocks.push([MetaBlockName.Filter, this.#writeBlock(this.#bloom.finish())]);
+      const index = this.#indexBlock.finish();
+      let learnedStatus: LearnedStatus = this.#learnedSkip;
+      if (this.#learned !== undefined) {
+        const fitted = this.#learned.finish(this.#learnedEpsilon, this.#dataBlockCount, this.#learned.keyCount === this.#entryCount, this.#learnedAlways);
+        learnedStatus = fitted.status;
+        this.#learnedFitNanos = fitted.fitNanos;
+        if (fitted.contents !== undefined) metaBlocks.push([MetaBlockName.Learned, this.#writeBlock(fitted.contents)]);
+      }
       properties = {
         formatVersion: FORMAT_VERSION,
         fileNumber: this.fileNumber,
@@ -243,6 +283,7 @@ export class TableBuilder {
         blockBytes: this.blockBytes,
         restartInterval: this.restartInterval,
         filterBitsPerKey: this.bloomBitsPerKey,
+        learnedStatus,
       };
       metaBlocks.push([MetaBlockName.Properties, this.#writeBlock(encodeProperties(properties))]);
       // The metaindex lists names in increasing byte order, as every block does.
@@ -251,7 +292,7 @@ export class TableBuilder {
       const encoder = new TextEncoder();
       for (const [name, handle] of metaBlocks) metaindex.add(encoder.encode(name), 0, ValueKind.Put, this.#encodeHandle(handle));
       const metaindexHandle = this.#writeBlock(metaindex.finish());
-      const indexHandle = this.#writeBlock(this.#indexBlock.finish());
+      const indexHandle = this.#writeBlock(index);
       this.#append(encodeFooter({ metaindex: metaindexHandle, index: indexHandle, fileNumber: this.fileNumber, formatVersion: FORMAT_VERSION }));
       this.#flushOutput();
     });
@@ -275,6 +316,7 @@ export class TableBuilder {
       minSeq: table.minSeq,
       maxSeq: table.maxSeq,
       properties: table,
+      learnedFitNanos: this.#learnedFitNanos,
     };
   }
 
@@ -327,6 +369,7 @@ export class TableBuilder {
       compressed === undefined ? this.#writeBlock(contents) : this.#writeBlock(compressed, CompressionType.Snappy);
     this.#dataBlock.reset();
     this.#dataBlockCount++;
+    this.#learned?.endBlock();
     this.#indexBlock.add(this.#lastKey.subarray(0, this.#lastKeyLength), this.#lastSeq, this.#lastKind, this.#encodeHandle(handle));
   }
 

@@ -20,7 +20,9 @@ import {
   MetaBlockName,
 } from "./format.ts";
 import type { BlockHandle, Footer } from "./format.ts";
+import { LearnedIndex } from "./learned.ts";
 import { decodeProperties } from "./properties.ts";
+import type { TableProperties } from "./properties.ts";
 import { decodeHandleValue } from "./reader.ts";
 
 /** Options of {@link describeTable}. */
@@ -158,6 +160,7 @@ export function describeTable(bytes: Uint8Array, options: DescribeTableOptions =
   });
 
   const propertiesHandle = metaHandles.get(MetaBlockName.Properties);
+  let properties: TableProperties | undefined;
   if (propertiesHandle !== undefined) {
     describeBlock("properties", propertiesHandle, (contents) => {
       const block = Block.decode(contents, path, propertiesHandle.offset);
@@ -169,7 +172,7 @@ export function describeTable(bytes: Uint8Array, options: DescribeTableOptions =
         out.push(`${name} = ${propertyValueText(name, iterator.value())}`);
       }
       try {
-        decodeProperties(block);
+        properties = decodeProperties(block);
       } catch (error) {
         out.push(`error: ${errorText(error)}`);
       }
@@ -184,6 +187,22 @@ export function describeTable(bytes: Uint8Array, options: DescribeTableOptions =
       let set = 0;
       for (const byte of filter.bits) for (let bit = byte; bit !== 0; bit &= bit - 1) set++;
       return { summary: `bloom lines ${filter.lineCount} (${filter.bitCount} bits) probes ${filter.probeCount} set ${set}`, lines: [] };
+    });
+  }
+
+  const learnedHandle = metaHandles.get(MetaBlockName.Learned);
+  if (learnedHandle !== undefined) {
+    describeBlock("learned index", learnedHandle, (contents) => {
+      if (properties === undefined) return { summary: "not checked: the properties are unreadable", lines: [] };
+      const learned = LearnedIndex.decode(contents, properties.dataBlockCount, properties.entryCount, path, learnedHandle.offset);
+      const model = learned.model;
+      const starts = Array.from(learned.blockStart.subarray(0, Math.min(learned.blockStart.length, 17))).join(" ");
+      return {
+        summary: `${model.builder} model of ${model.keyCount} keys, ε ${model.epsilon}, ${model.segmentCount} segments${
+          learned.oneEntryPerKey ? ", one entry per key" : ""
+        }`,
+        lines: [`block starts: ${starts}${learned.blockStart.length > 17 ? " ..." : ""}`],
+      };
     });
   }
 

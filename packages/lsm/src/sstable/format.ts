@@ -73,6 +73,8 @@ export const MetaBlockName = {
   Filter: "auradb.filter.bloom",
   /** The table properties (required). */
   Properties: "auradb.properties",
+  /** The learned index: a model of key → position and where each data block starts (optional). */
+  Learned: "auradb.index.learned",
 } as const;
 
 /**
@@ -88,6 +90,11 @@ export const PropertyName = {
   FileNumber: "auradb.file-number",
   FilterBitsPerKey: "auradb.filter-bits-per-key",
   FormatVersion: "auradb.format-version",
+  /**
+   * Why the table has or has no learned-index block (`LearnedStatus`). The one optional name:
+   * tables written before learned indexes lack it (read as "off").
+   */
+  LearnedIndex: "auradb.learned-index",
   /** An internal key: seq varint, kind u8, then the user key (the rest of the value). */
   Largest: "auradb.largest",
   MaxSeq: "auradb.max-seq",

@@ -38,6 +38,8 @@ export interface TableProperties {
   readonly blockBytes: number;
   readonly restartInterval: number;
   readonly filterBitsPerKey: number;
+  /** Why the table has or has no learned index (`LearnedStatus`; 1, "off", when not recorded). */
+  readonly learnedStatus: number;
 }
 
 const encoder = new TextEncoder();
@@ -68,6 +70,7 @@ export function encodeProperties(properties: TableProperties): Uint8Array {
     [PropertyName.FileNumber, varintValue(properties.fileNumber)],
     [PropertyName.FilterBitsPerKey, varintValue(properties.filterBitsPerKey)],
     [PropertyName.FormatVersion, varintValue(properties.formatVersion)],
+    [PropertyName.LearnedIndex, varintValue(properties.learnedStatus)],
     [PropertyName.Largest, internalKeyValue(properties.largestKey, properties.largestSeq, properties.largestKind)],
     [PropertyName.MaxSeq, varintValue(properties.maxSeq)],
     [PropertyName.MinSeq, varintValue(properties.minSeq)],
@@ -151,7 +154,9 @@ export function decodeProperties(block: Block): TableProperties {
     blockBytes: number(PropertyName.BlockBytes),
     restartInterval: number(PropertyName.RestartInterval),
     filterBitsPerKey: number(PropertyName.FilterBitsPerKey),
+    learnedStatus: numbers.get(PropertyName.LearnedIndex) ?? LEARNED_STATUS_OFF,
   };
+  if (properties.learnedStatus > LEARNED_STATUS_MAX) throw corrupt(`unknown learned-index status ${properties.learnedStatus}`);
   if (properties.entryCount < 1) throw corrupt("a table with no entries");
   if (properties.deleteCount > properties.entryCount) throw corrupt("more deletes than entries");
   if (properties.dataBlockCount < 1 || properties.dataBlockCount > Math.min(properties.entryCount, DATA_BLOCK_COUNT_MAX)) {
@@ -172,6 +177,10 @@ export function decodeProperties(block: Block): TableProperties {
   if (order > 0 || (order === 0 && properties.entryCount > 1)) throw corrupt("smallest key is not below the largest");
   return properties;
 }
+
+/** `LearnedStatus.Off` and the largest status (learned.ts; repeated here to keep this module free of the model code). */
+const LEARNED_STATUS_OFF = 1;
+const LEARNED_STATUS_MAX = 4;
 
 const KNOWN_NUMBERS: ReadonlySet<string> = new Set(
   Object.values(PropertyName).filter((name) => name !== PropertyName.Smallest && name !== PropertyName.Largest),

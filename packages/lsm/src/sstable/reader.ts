@@ -23,6 +23,8 @@ import {
   TRAILER_BYTES,
 } from "./format.ts";
 import type { BlockHandle, Footer } from "./format.ts";
+import { LearnedIndex, LearnedStatus, LEARNED_STATUS_NAMES } from "./learned.ts";
+import type { LearnedWindow } from "./learned.ts";
 import { decodeProperties } from "./properties.ts";
 import type { TableProperties } from "./properties.ts";
 
@@ -39,6 +41,11 @@ export interface TableReaderOptions {
    * `File` contract has no synchronous size call.
    */
   readonly fileBytes?: number;
+  /**
+   * Use the table's learned index, when it has one, for lookups and seeks (default true). With
+   * false the model block is not even read: every lookup binary-searches the index.
+   */
+  readonly learnedIndex?: boolean;
 }
 
 /** Options of {@link TableReader.iterator}. */
@@ -72,7 +79,38 @@ export interface TableReaderStats {
   readonly blockReads: number;
   /** Bytes of those reads (contents and trailers). */
   readonly blockReadBytes: number;
+  /** The learned index of this table: whether it is used, and how well it predicts. */
+  readonly learned: LearnedTableStats;
 }
+
+/** What a table's learned index is and does (part of {@link TableReaderStats}). */
+export interface LearnedTableStats {
+  /**
+   * `"learned"` (in use), or why not: `"off"`, `"tiny-table"`, `"too-many-segments"`,
+   * `"not-worth-it"` (decided when the table was written), `"disabled"` (the reader was opened
+   * with `learnedIndex: false`), `"no-gain"` (its windows proved as wide as a binary search).
+   */
+  readonly status: string;
+  readonly segments: number;
+  readonly epsilon: number;
+  /** Bytes of the model block (kept in memory while the table is open). */
+  readonly modelBytes: number;
+  /** Lookups and seeks located by the model. */
+  readonly lookups: number;
+  /** ...that it pinned to one data block (no key comparison in the index): the hit rate's numerator. */
+  readonly direct: number;
+  /** Mean width of the predicted window, in keys. */
+  readonly averageWindow: number;
+  /** Mean number of candidate data blocks per lookup. */
+  readonly averageBlocks: number;
+}
+
+/**
+ * After this many learned lookups a reader checks that the model narrows the search: if the
+ * candidate blocks per lookup, on average, are as many as a binary search over the whole index
+ * would probe (log2 of the block count), the model gains nothing and the reader stops using it.
+ */
+const LEARNED_PROBATION_LOOKUPS = 1024;
 
 function checkIntegerArgument(name: string, value: number, minimum: number, maximum: number): void {
   if (!Number.isInteger(value) || value < minimum || value > maximum) {
@@ -146,6 +184,16 @@ export class TableReader {
   readonly #dataBlockCount: number;
   /** The cursor of `get`, re-pointed at each block (no iterator allocated per lookup). */
   readonly #cursor: BlockIterator = new BlockIterator();
+  /** The learned index, while in use; `#learnedStatus` says why not otherwise. */
+  #learned: LearnedIndex | undefined;
+  #learnedStatus: string;
+  readonly #learnedModel: LearnedIndex | undefined;
+  /** The last learned lookup's window (reused: no allocation per lookup). */
+  readonly #window: LearnedWindow = { firstBlock: 0, lastBlock: 0, low: 0, high: 0 };
+  #learnedLookups = 0;
+  #learnedDirect = 0;
+  #learnedWindowSum = 0;
+  #learnedBlocksSum = 0;
   #closed = false;
   #bloomChecks = 0;
   #bloomNegatives = 0;
@@ -175,6 +223,9 @@ export class TableReader {
     this.#blockSizes = opened.blockSizes;
     this.#dataBlockCount = opened.blockOffsets.length;
     const properties = opened.properties;
+    this.#learnedModel = opened.learned;
+    this.#learned = opened.learned;
+    this.#learnedStatus = opened.learnedStatus;
     this.meta = {
       fileNumber,
       fileBytes,
@@ -236,7 +287,7 @@ export class TableReader {
     const seed = fileCrcSeed(fileNumber);
     const readMetaBlock = (handle: BlockHandle): Uint8Array =>
       checkBlock(readAtSync(file, handle.offset, handle.size + TRAILER_BYTES), handle, seed, path, verifyChecksums);
-    const opened = openTable(file, fileBytes, footer, readMetaBlock);
+    const opened = openTable(file, fileBytes, footer, readMetaBlock, options.learnedIndex ?? true);
     return new TableReader(file, fileNumber, fileBytes, cache, verifyChecksums, seed, opened);
   }
 
@@ -266,8 +317,13 @@ export class TableReader {
     const blockNumber = this.#findBlock(key, seq, SEEK_KIND);
     if (blockNumber < this.#dataBlockCount) {
       const cursor = this.#cursor;
-      cursor.reset(this.#loadBlock(blockNumber, true));
-      cursor.seek(key, seq);
+      const block = this.#loadBlock(blockNumber, true);
+      cursor.reset(block);
+      if (this.#learned !== undefined && this.#learned.oneEntryPerKey && seq >= this.properties.maxSeq) {
+        this.#seekLearned(cursor, block, blockNumber, key, seq);
+      } else {
+        cursor.seek(key, seq);
+      }
       if (cursor.valid() && cursor.keyEquals(key)) {
         return { kind: cursor.kind(), seq: cursor.seq(), value: cursor.value() };
       }
@@ -298,12 +354,24 @@ export class TableReader {
 
   /** A snapshot of this reader's counters. */
   stats(): TableReaderStats {
+    const model = this.#learnedModel?.model;
+    const lookups = this.#learnedLookups;
     return {
       bloomChecks: this.#bloomChecks,
       bloomNegatives: this.#bloomNegatives,
       bloomFalsePositives: this.#bloomFalsePositives,
       blockReads: this.#blockReads,
       blockReadBytes: this.#blockReadBytes,
+      learned: {
+        status: this.#learnedStatus,
+        segments: model?.segmentCount ?? 0,
+        epsilon: model?.epsilon ?? 0,
+        modelBytes: this.#learnedModel?.bytes ?? 0,
+        lookups,
+        direct: this.#learnedDirect,
+        averageWindow: lookups === 0 ? 0 : this.#learnedWindowSum / lookups,
+        averageBlocks: lookups === 0 ? 0 : this.#learnedBlocksSum / lookups,
+      },
     };
   }
 
@@ -336,10 +404,56 @@ export class TableReader {
    * long shared prefixes (zero-padded numbers, table-name prefixes) are not re-read per probe.
    */
   #findBlock(target: Uint8Array, seq: number, kind: number): number {
+    const learned = this.#learned;
+    // The model locates a key's newest entry; it answers (target, seq) when no entry of the
+    // table is newer than seq, so that the first entry >= (target, seq) is the newest one of the
+    // first user key >= target (always so for reads of the latest state).
+    if (learned === undefined || seq < this.properties.maxSeq) return this.#searchIndex(target, seq, kind, 0, this.#dataBlockCount);
+    const window = learned.locate(target, this.#window);
+    const first = window.firstBlock;
+    const last = window.lastBlock;
+    const lookups = ++this.#learnedLookups;
+    this.#learnedWindowSum += window.high - window.low + 1;
+    this.#learnedBlocksSum += last - first + 1;
+    if (lookups === LEARNED_PROBATION_LOOKUPS && this.#learnedBlocksSum / lookups >= Math.log2(this.#dataBlockCount)) {
+      this.#learned = undefined;
+      this.#learnedStatus = "no-gain";
+    }
+    if (first === last) {
+      this.#learnedDirect++;
+      return first;
+    }
+    // The answer is in first..last: binary-search only those index entries.
+    return this.#searchIndex(target, seq, kind, first, last);
+  }
+
+  /**
+   * `seek` inside data block `blockNumber` with the learned window of the last `#findBlock`: in a
+   * table with one entry per user key, entry i of the block is key `blockStart[b] + i`, so the
+   * window's positions give the restart points that can precede the target.
+   */
+  #seekLearned(cursor: BlockIterator, block: Block, blockNumber: number, key: Uint8Array, seq: number): void {
+    const starts = this.#learned!.blockStart;
+    const blockFirst = starts[blockNumber]!;
+    const blockEnd = starts[blockNumber + 1]!;
+    const interval = this.properties.restartInterval;
+    const window = this.#window;
+    // Invariant of a checked table: the block's restarts are one per `interval` entries.
+    if (block.restartCount !== Math.ceil((blockEnd - blockFirst) / interval)) return cursor.seek(key, seq);
+    const low = (window.low > blockFirst ? window.low : blockFirst) - blockFirst;
+    const high = (window.high < blockEnd - 1 ? window.high : blockEnd - 1) - blockFirst;
+    // The last restart before entry i is (i - 1) / interval, rounded down (-1 for i = 0).
+    const firstBelow = Math.floor((low - 1) / interval);
+    const lastBelow = Math.floor((high - 1) / interval);
+    cursor.seekWithin(key, seq, firstBelow + 1, lastBelow < block.restartCount - 1 ? lastBelow : block.restartCount - 1);
+  }
+
+  /** Binary search of index entries `low..high - 1`: the first whose entry is >= the target, or `high`. */
+  #searchIndex(target: Uint8Array, seq: number, kind: number, first: number, end: number): number {
     const { data, spans, seqs, kinds } = this.#indexKeys;
     const targetLength = target.length;
-    let low = 0;
-    let high = this.#dataBlockCount;
+    let low = first;
+    let high = end;
     let lowMatched = 0;
     let highMatched = 0;
     while (low < high) {
@@ -395,6 +509,8 @@ export class TableReader {
 
 /** What `openTable` found. */
 interface OpenedTable {
+  readonly learned: LearnedIndex | undefined;
+  readonly learnedStatus: string;
   readonly properties: TableProperties;
   readonly filter: BloomFilter | undefined;
   readonly blockOffsets: Float64Array;
@@ -416,7 +532,13 @@ interface IndexKeys {
 }
 
 /** Reads and cross-checks the metaindex, properties, filter and index of a table. */
-function openTable(file: File, fileBytes: number, footer: Footer, readMetaBlock: (handle: BlockHandle) => Uint8Array): OpenedTable {
+function openTable(
+  file: File,
+  fileBytes: number,
+  footer: Footer,
+  readMetaBlock: (handle: BlockHandle) => Uint8Array,
+  useLearned: boolean,
+): OpenedTable {
   const path = file.path;
   const corrupt = (what: string, offset: number): CorruptionError => new CorruptionError(`auradb/lsm: sstable ${what}`, { path, offset });
 
@@ -513,7 +635,22 @@ function openTable(file: File, fileBytes: number, footer: Footer, readMetaBlock:
   ) {
     throw corrupt("last index entry differs from the largest key property", indexOffset);
   }
-  return { properties, filter, blockOffsets, blockSizes, indexKeys };
+  // The learned index: present exactly when the properties say the table was learned.
+  const learnedHandle = metaHandles.get(MetaBlockName.Learned);
+  const learnedStatusNumber = properties.learnedStatus as LearnedStatus;
+  if ((learnedHandle !== undefined) !== (learnedStatusNumber === LearnedStatus.Learned)) {
+    throw corrupt(`learned-index block ${learnedHandle === undefined ? "missing" : "present"} in a table whose properties say ${LEARNED_STATUS_NAMES[learnedStatusNumber]}`, footer.metaindex.offset);
+  }
+  let learned: LearnedIndex | undefined;
+  let learnedStatus = LEARNED_STATUS_NAMES[learnedStatusNumber];
+  if (learnedHandle !== undefined) {
+    if (useLearned) {
+      learned = LearnedIndex.decode(readMetaBlock(learnedHandle), count, properties.entryCount, path, learnedHandle.offset);
+    } else {
+      learnedStatus = "disabled";
+    }
+  }
+  return { properties, filter, blockOffsets, blockSizes, indexKeys, learned, learnedStatus };
 }
 
 function sameBytes(data: Uint8Array, start: number, expected: Uint8Array): boolean {
