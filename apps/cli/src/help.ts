@@ -1,0 +1,202 @@
+/**
+ * The help texts: plain strings, so `auradb --help` and `auradb <command> --help` load nothing
+ * else. Each command's text ends with examples that run as written.
+ */
+import type { Colors } from "./_output.ts";
+
+/** One command of the `auradb` binary. */
+export interface CommandInfo {
+  readonly name: string;
+  readonly summary: string;
+  readonly usage: string;
+  readonly details: string;
+  readonly examples: readonly string[];
+}
+
+const ENCODING_OPTIONS = `  -e, --encoding <utf8|hex|base64>  how keys and values are written and shown (default utf8)
+      --key-encoding <…>            the same for keys only
+      --value-encoding <…>          the same for values only
+      --json                        one JSON document on stdout`;
+
+const COMMON_OPTIONS = `  -h, --help                        this help
+      --debug                       print stack traces of errors
+      --no-color                    no colours (also: NO_COLOR=1)`;
+
+export const COMMANDS: readonly CommandInfo[] = [
+  {
+    name: "demo",
+    summary: "a guided tour: load, read, scan, crash a writer, recover",
+    usage: "auradb demo [--dir <dir>] [--keys <count>]",
+    details: `Creates a database (in a new temporary directory unless --dir names an empty or new one),
+loads <count> keys with a progress bar (every 50th value is 8 KiB and goes to the value log:
+key-value separation), reads a sample back, scans a range, then starts a writer process that
+makes synced puts, kills it with SIGKILL mid-stream, reopens the database and checks that every
+write the writer saw acknowledged survived. Ends with the stats and where the files are.
+
+Options:
+      --dir <dir>                   where to create the database (default: a new temp directory)
+      --keys <count>                keys to load (default 200000; the demo then takes ~10-30 s)
+${COMMON_OPTIONS}`,
+    examples: ["auradb demo", "auradb demo --keys 20000 --dir ./demo-db"],
+  },
+  {
+    name: "get",
+    summary: "print the value of a key",
+    usage: "auradb get <dir> <key>",
+    details: `Prints the value, or fails with exit code 1 when the key is absent. Opens the database
+read-only: nothing on disk changes.
+
+Options:
+${ENCODING_OPTIONS}
+${COMMON_OPTIONS}`,
+    examples: ["auradb get ./my-db user:1", "auradb get ./my-db 75736572 --key-encoding hex --json"],
+  },
+  {
+    name: "put",
+    summary: "store a value under a key",
+    usage: "auradb put <dir> <key> [value]",
+    details: `Stores <value> (or, without it, everything read from stdin) under <key>. Creates the
+database when the directory holds none.
+
+Options:
+      --sync                        wait for fdatasync (survives a power cut once it returns)
+${ENCODING_OPTIONS}
+${COMMON_OPTIONS}`,
+    examples: ["auradb put ./my-db user:1 Ada", "echo -n 'Grace' | auradb put ./my-db user:2", "auradb put ./my-db 00ff 0102 --encoding hex --sync"],
+  },
+  {
+    name: "del",
+    summary: "delete a key",
+    usage: "auradb del <dir> <key>",
+    details: `Deletes <key> (deleting an absent key is not an error).
+
+Options:
+      --sync                        wait for fdatasync
+${ENCODING_OPTIONS}
+${COMMON_OPTIONS}`,
+    examples: ["auradb del ./my-db user:1"],
+  },
+  {
+    name: "scan",
+    summary: "list keys and values in order, within bounds",
+    usage: "auradb scan <dir> [--gte k] [--gt k] [--lte k] [--lt k] [--prefix p] [--limit n] [--reverse]",
+    details: `Prints one "key<TAB>value" line per entry in key order (or reverse). On a terminal, long
+values are cut to the screen width; in a pipe they are printed whole. Opens the database
+read-only.
+
+Options:
+      --gte, --gt, --lte, --lt <key> bounds (in the key encoding)
+      --prefix <key>                only keys that start with it (combines with the bounds)
+      --limit <n>                   at most n entries
+      --reverse                     from the last key down
+      --keys-only                   print keys only
+      --count                       print only the number of entries
+${ENCODING_OPTIONS}
+${COMMON_OPTIONS}`,
+    examples: [
+      "auradb scan ./my-db --prefix user: --limit 10",
+      "auradb scan ./my-db --gte a --lt b --reverse --json",
+      "auradb scan ./my-db --count",
+    ],
+  },
+  {
+    name: "shell",
+    summary: "an interactive prompt on a database",
+    usage: "auradb shell <dir>",
+    details: `Opens the database for reading and writing and reads commands: get, put, del, scan
+(with the scan flags), stats, help, exit. Each command prints how long it took. Line editing
+and history (kept in ~/.auradb_history) on a terminal; from a pipe it reads one command per line
+and exits with code 1 if any failed. Creates the database when the directory holds none.
+
+Options:
+      --timing                      print timings even when not on a terminal
+      --no-history                  do not read or write the history file
+${ENCODING_OPTIONS.split("\n").slice(0, 3).join("\n")}
+${COMMON_OPTIONS}`,
+    examples: ["auradb shell ./my-db", "printf 'put a 1\\nget a\\nscan\\n' | auradb shell ./my-db"],
+  },
+  {
+    name: "stats",
+    summary: "levels, files, bytes, cache, value log",
+    usage: "auradb stats <dir>",
+    details: `Opens the database read-only and prints its shape: tables per level, bytes, the value log
+(bytes, garbage), the files on disk, and every other figure the engine reports. Counters of work
+done (write amplification, flushes, cache hits) count from the open, so they are zero here:
+watch them move in \`auradb shell\` or \`auradb demo\`.
+
+Options:
+      --deep                        also scan every entry: live keys, live bytes, space amplification
+      --json                        the engine's stats() as JSON, plus the files on disk
+${COMMON_OPTIONS}`,
+    examples: ["auradb stats ./my-db", "auradb stats ./my-db --deep --json"],
+  },
+  {
+    name: "verify",
+    summary: "check every checksum of every file",
+    usage: "auradb verify <dir>",
+    details: `Reads every file of the database (CURRENT, manifests, WAL segments, value-log files, and every
+block of every table) and checks its checksums, without opening the database for writing.
+Prints each damaged file with the offset of the damage. Exit code 0 only when all is clean,
+1 when something is damaged.
+
+Options:
+      --quiet                       print only problems and the summary
+      --json                        the result as JSON
+${COMMON_OPTIONS}`,
+    examples: ["auradb verify ./my-db", "auradb verify ./my-db --json"],
+  },
+  {
+    name: "dump",
+    summary: "decode one file for humans: WAL, value log, table, manifest",
+    usage: "auradb dump <file>",
+    details: `Decodes a file of a database directory, chosen by its name: <16 digits>.wal (WAL segment),
+<n>.vlog (value-log file), <n>.sst (table), MANIFEST-<n>, CURRENT. Damage is shown, not fatal.
+
+Options:
+      --as <wal|vlog|sst|manifest>  decode as this kind whatever the name
+      --no-entries                  tables: one line per block instead of every entry
+      --json                        the decoded records as JSON
+${ENCODING_OPTIONS.split("\n").slice(0, 3).join("\n")}
+${COMMON_OPTIONS}`,
+    examples: ["auradb dump ./my-db/000005.sst --no-entries", "auradb dump ./my-db/wal/0000000000000001.wal", "auradb dump ./my-db/MANIFEST-000007 --json"],
+  },
+];
+
+/** The top-level help. */
+export function mainHelp(c: Colors, version: string): string {
+  const width = Math.max(...COMMANDS.map((command) => command.name.length));
+  const lines = [
+    `${c.bold("auradb")} ${version} — an embedded LSM key-value store for Node, Bun and Deno`,
+    "",
+    `${c.bold("Usage:")} auradb <command> [options]`,
+    "",
+    c.bold("Commands:"),
+    ...COMMANDS.map((command) => `  ${c.cyan(command.name.padEnd(width))}  ${command.summary}`),
+    "",
+    c.bold("Options:"),
+    "  -h, --help       help (auradb <command> --help for a command's options and examples)",
+    "  -v, --version    the version",
+    "      --debug      print stack traces of errors",
+    "",
+    c.bold("Start here:"),
+    `  ${c.dim("$")} auradb demo`,
+    `  ${c.dim("$")} auradb put ./my-db user:1 Ada && auradb get ./my-db user:1`,
+    `  ${c.dim("$")} auradb shell ./my-db`,
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/** One command's help. */
+export function commandHelp(c: Colors, command: CommandInfo): string {
+  const lines = [
+    `${c.bold("auradb " + command.name)} — ${command.summary}`,
+    "",
+    `${c.bold("Usage:")} ${command.usage}`,
+    "",
+    command.details,
+    "",
+    c.bold("Examples:"),
+    ...command.examples.map((example) => `  ${c.dim("$")} ${example}`),
+  ];
+  return lines.join("\n") + "\n";
+}
