@@ -95,6 +95,12 @@ function report(error: unknown, argv: string[]): number {
   return error instanceof CommandError ? error.exitCode : 1;
 }
 
+// `auradb scan … | head` closes the pipe early: that ends the output, it is no error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 const argv = process.argv.slice(2);
 try {
   process.exitCode = await main(argv);
