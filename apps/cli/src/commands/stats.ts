@@ -83,6 +83,9 @@ function flatten(value: unknown, prefix: string, rows: [string, string][]): void
   for (const [key, item] of entries) flatten(item, prefix === "" ? key : `${prefix}.${key}`, rows);
 }
 
+/** Rows shown of a section the CLI does not know (per-table sections grow with the database). */
+const SECTION_ROWS_MAX = 40;
+
 const KNOWN = new Set(["levels", "cache", "bloom", "valueLog"]);
 
 function percent(part: number, whole: number): string {
@@ -156,7 +159,9 @@ export async function formatStats(stats: DbStats, options: { disk?: DiskUsage; l
     const rows: [string, string][] = [];
     flatten(value, "", rows);
     section(key);
-    out.push(await renderTable(["figure", "value"], rows));
+    const shown = rows.slice(0, SECTION_ROWS_MAX).map(([name, text]): [string, string] => [name === "" ? "(none)" : name, text]);
+    if (rows.length > SECTION_ROWS_MAX) shown.push([colors.dim(`… ${rows.length - SECTION_ROWS_MAX} more`), colors.dim("see --json")]);
+    out.push(await renderTable(["figure", "value"], shown));
   }
 
   if (options.disk !== undefined) {
