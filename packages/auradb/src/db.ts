@@ -25,6 +25,7 @@ import {
   FileKind,
   type EntryBatch,
   type InternalIterator,
+  type LearnedTableStats,
   LeveledPolicy,
   LevelIterator,
   LOCK_FILE,
@@ -46,6 +47,7 @@ import { Wal } from "@auradb/wal";
 import { setImmediate } from "node:timers";
 import { decodeBatch, encodeBatch, type Operation } from "./codec.ts";
 import { type AuraDBOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
+import { LearnedAdvisor, type LearnedLevelStats } from "./learned.ts";
 import { AutoThreshold } from "./threshold.ts";
 
 /** A key or value as the API accepts it: bytes, or a string (UTF-8 encoded). */
@@ -160,6 +162,27 @@ export interface DbStats {
     /** Collected files kept until the snapshots and iterators that may read them are gone. */
     readonly filesAwaitingDelete: number;
   };
+  /** Learned indexes: the option, the cost-benefit rule's history, and how the models do. */
+  readonly learnedIndex: {
+    readonly mode: boolean | "auto";
+    /** Tables by learned-index status ("learned", "off", "tiny-table", "too-many-segments", "not-worth-it", "disabled", "no-gain"). */
+    readonly tablesByStatus: Record<string, number>;
+    /** Lookups located by a model, and those it pinned to one data block (no index search). */
+    readonly lookups: number;
+    readonly direct: number;
+    /** direct / lookups. */
+    readonly hitRate: number;
+    /** Mean predicted window, in keys, over the lookups. */
+    readonly averageWindow: number;
+    /** Bytes of the models held in memory. */
+    readonly modelBytes: number;
+    /** Measured cost of fitting, ns per key. */
+    readonly fitNanosPerKey: number;
+    /** The rule's history per level ('auto'). */
+    readonly levels: LearnedLevelStats[];
+  };
+  /** Every table: its level, size, entries, and its learned index. */
+  readonly tables: { level: number; fileNumber: number; bytes: number; entries: number; lookups: number; learned: LearnedTableStats }[];
   readonly backgroundError: string | null;
 }
 
@@ -425,6 +448,8 @@ export class AuraDB {
   private walTurn: Promise<void> = Promise.resolve();
   /** The adaptive separation threshold (option `valueThreshold: 'auto'`), else null. */
   private readonly autoThreshold: AutoThreshold | null;
+  /** Which new tables get a learned index (`learnedIndex` option). */
+  private readonly learned: LearnedAdvisor;
   /** Bytes of separated values the active memtable points to. */
   private activeSeparatedBytes = 0;
   /** Value-log files collected by GC, deleted once no reader older than `afterSeq` remains. */
@@ -493,6 +518,7 @@ export class AuraDB {
     this.wal = init.wal;
     this.vlog = init.vlog;
     this.autoThreshold = init.options.valueThreshold === "auto" ? new AutoThreshold() : null;
+    this.learned = new LearnedAdvisor(init.options.learnedIndex);
     this.versions = init.versions;
     this.cache = init.cache;
     this.memtable = init.memtable;
@@ -547,7 +573,7 @@ export class AuraDB {
     const tables = new Map<number, OpenTable>();
     try {
       for (const level of versions.current.levels) {
-        for (const table of level) tables.set(table.fileNumber, await openTable(fs, path, table, cache));
+        for (const table of level) tables.set(table.fileNumber, await openTable(fs, path, table, cache, options.learnedIndex !== false));
       }
       const wal = await Wal.open({
         dir: joinPath(path, WAL_DIRECTORY),
@@ -1298,7 +1324,7 @@ export class AuraDB {
     iterator.seekToFirst();
     const garbage = new GarbageTally(this.path);
     const filtered = new CompactionIterator(iterator, { snapshots: this.snapshotSeqs(), bottommost: false, onDropPointer: garbage.onDropPointer });
-    const outputs = await this.writeTables(filtered, Number.MAX_SAFE_INTEGER);
+    const outputs = await this.writeTables(filtered, Number.MAX_SAFE_INTEGER, 0);
     for (const output of outputs) this.counters.flushBytes += output.fileBytes;
     // NB: the WAL must stay ahead of the manifest's log position: if unsynced WAL records up to
     // `lastLsn` were lost in a crash, recovery would hand out LSNs below the one the manifest
@@ -1322,7 +1348,7 @@ export class AuraDB {
    * Writes the entries of `source` into new tables cut at `targetBytes` (never splitting one
    * user key's versions), each synced; then syncs the directory. Opens a reader for each.
    */
-  private async writeTables(source: InternalIterator, targetBytes: number): Promise<TableMeta[]> {
+  private async writeTables(source: InternalIterator, targetBytes: number, level: number): Promise<TableMeta[]> {
     const outputs: TableMeta[] = [];
     let builder: TableBuilder | null = null;
     let file: File | null = null;
@@ -1332,6 +1358,7 @@ export class AuraDB {
     const finish = async () => {
       if (builder === null || file === null) return;
       const built = await builder.finish();
+      this.learned.recordFit(built.learnedKeys, built.learnedFitNanos);
       const meta: TableMeta = {
         fileNumber: built.fileNumber,
         fileBytes: built.fileBytes,
@@ -1345,7 +1372,7 @@ export class AuraDB {
         maxSeq: built.maxSeq,
       };
       outputs.push(meta);
-      this.tables.set(fileNumber, { file, reader: TableReader.open(file, fileNumber, this.cache, { fileBytes: meta.fileBytes }) });
+      this.tables.set(fileNumber, { file, reader: TableReader.open(file, fileNumber, this.cache, { fileBytes: meta.fileBytes, learnedIndex: this.learned.readersUseModels }) });
       builder = null;
       file = null;
     };
@@ -1358,7 +1385,12 @@ export class AuraDB {
         if (builder === null) {
           fileNumber = this.versions.newFileNumber();
           file = await this.fs.open(this.tablePath(fileNumber), { create: true, exclusive: true });
-          builder = new TableBuilder(file, fileNumber, { blockBytes: this.options.blockBytes, bloomBitsPerKey: this.options.bloomBitsPerKey, compression: this.options.compression });
+          builder = new TableBuilder(file, fileNumber, {
+            blockBytes: this.options.blockBytes,
+            bloomBitsPerKey: this.options.bloomBitsPerKey,
+            compression: this.options.compression,
+            learnedIndex: this.learned.builderOption(level),
+          });
         }
         (builder as TableBuilder).add(key, source.seq(), source.kind(), source.value());
         lastKey = lastKey !== null && compareBytes(lastKey, key) === 0 ? lastKey : key.slice();
@@ -1433,8 +1465,11 @@ export class AuraDB {
           keyMayExistBelow: (key: Uint8Array) => this.keyMayExistBelow(version, key, lastLevel),
           onDropPointer: garbage.onDropPointer,
         });
-        const outputs = await this.writeTables(filtered, this.options.targetFileBytes);
+        const outputs = await this.writeTables(filtered, this.options.targetFileBytes, plan.outputLevel);
         for (const output of outputs) this.counters.compactionWritten += output.fileBytes;
+        // The inputs' lookups over their lives: the history of the learned-index rule.
+        for (const table of plan.inputs) this.learned.tableDied(plan.level, this.reader(table.fileNumber).stats().lookups);
+        for (const table of plan.overlapping) this.learned.tableDied(plan.outputLevel, this.reader(table.fileNumber).stats().lookups);
         await this.versions.logAndApply({
           deletedTables: [
             ...plan.inputs.map((table) => ({ level: plan.level, fileNumber: table.fileNumber })),
@@ -1535,12 +1570,27 @@ export class AuraDB {
     let checks = 0;
     let useful = 0;
     let falsePositives = 0;
-    for (const table of this.tables.values()) {
-      const counters = table.reader.stats();
-      checks += counters.bloomChecks;
-      useful += counters.bloomNegatives;
-      falsePositives += counters.bloomFalsePositives;
-    }
+    const tables: DbStats["tables"] = [];
+    const tablesByStatus: Record<string, number> = {};
+    let learnedLookups = 0;
+    let learnedDirect = 0;
+    let windowSum = 0;
+    let modelBytes = 0;
+    version.levels.forEach((levelTables, level) => {
+      for (const meta of levelTables) {
+        const counters = this.reader(meta.fileNumber).stats();
+        checks += counters.bloomChecks;
+        useful += counters.bloomNegatives;
+        falsePositives += counters.bloomFalsePositives;
+        const learned = counters.learned;
+        tablesByStatus[learned.status] = (tablesByStatus[learned.status] ?? 0) + 1;
+        learnedLookups += learned.lookups;
+        learnedDirect += learned.direct;
+        windowSum += learned.averageWindow * learned.lookups;
+        modelBytes += learned.modelBytes;
+        tables.push({ level, fileNumber: meta.fileNumber, bytes: meta.fileBytes, entries: meta.entryCount, lookups: counters.lookups, learned });
+      }
+    });
     const counters = this.counters;
     const vlogStats = this.vlog.stats;
     const written = counters.walBytes + counters.flushBytes + counters.compactionWritten + vlogStats.bytesWritten;
@@ -1590,6 +1640,18 @@ export class AuraDB {
         gcBytesRelocated: counters.gcBytesRelocated,
         filesAwaitingDelete: this.pendingVlogDeletes.length,
       },
+      learnedIndex: {
+        mode: this.learned.mode,
+        tablesByStatus,
+        lookups: learnedLookups,
+        direct: learnedDirect,
+        hitRate: learnedLookups === 0 ? 0 : learnedDirect / learnedLookups,
+        averageWindow: learnedLookups === 0 ? 0 : windowSum / learnedLookups,
+        modelBytes,
+        fitNanosPerKey: this.learned.fitNanosPerKey,
+        levels: this.learned.stats(),
+      },
+      tables,
       backgroundError: this.backgroundError === null ? null : String((this.backgroundError as Error).message ?? this.backgroundError),
     };
   }
@@ -1639,10 +1701,10 @@ function tableHolding(tables: readonly TableMeta[], key: Uint8Array): TableMeta 
   return table === undefined || compareBytes(key, table.smallestKey) < 0 ? undefined : table;
 }
 
-async function openTable(fs: FileSystem, dir: string, meta: TableMeta, cache: BlockCache): Promise<OpenTable> {
+async function openTable(fs: FileSystem, dir: string, meta: TableMeta, cache: BlockCache, useModels: boolean): Promise<OpenTable> {
   const file = await fs.open(joinPath(dir, tableFileName(meta.fileNumber)), { readOnly: true });
   try {
-    return { file, reader: TableReader.open(file, meta.fileNumber, cache, { fileBytes: meta.fileBytes }) };
+    return { file, reader: TableReader.open(file, meta.fileNumber, cache, { fileBytes: meta.fileBytes, learnedIndex: useModels }) };
   } catch (error) {
     await file.close().catch(() => {});
     throw error;

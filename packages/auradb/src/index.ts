@@ -16,5 +16,7 @@
 export { AuraDB, DbIterator, Snapshot } from "./db.ts";
 export type { BatchOperation, Bytes, DbStats, RangeOptions, ReadOptions, WriteOptions } from "./db.ts";
 export type { AuraDBOptions } from "./options.ts";
+export type { LearnedLevelStats } from "./learned.ts";
+export type { LearnedTableStats } from "@auradb/lsm";
 export { decodeBatch, encodeBatch, KV_RECORD_VERSION } from "./codec.ts";
 export type { DecodedBatch, Operation } from "./codec.ts";

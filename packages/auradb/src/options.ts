@@ -72,6 +72,13 @@ export interface AuraDBOptions {
    * works).
    */
   readonly valueLogGcRatio?: number;
+  /**
+   * Learned indexes in tables (docs/format/sstable.md, "Learned-index block"): `true` fits a
+   * model into every table large and regular enough, `false` fits none and reads every table by
+   * binary search, `'auto'` (default) fits one when the table is expected to be read enough to
+   * repay the fit (packages/auradb/src/learned.ts).
+   */
+  readonly learnedIndex?: boolean | "auto";
 }
 
 export interface ResolvedOptions {
@@ -98,6 +105,7 @@ export interface ResolvedOptions {
   readonly valueThreshold: number | "auto";
   readonly valueLogFileBytes: number;
   readonly valueLogGcRatio: number;
+  readonly learnedIndex: boolean | "auto";
 }
 
 const MIB = 1024 * 1024;
@@ -171,5 +179,12 @@ export function resolveOptions(options: AuraDBOptions): ResolvedOptions {
     valueThreshold: valueThreshold(options.valueThreshold),
     valueLogFileBytes: integer("valueLogFileBytes", options.valueLogFileBytes, 256 * MIB, 64 * 1024, 4096 * MIB),
     valueLogGcRatio: fraction("valueLogGcRatio", options.valueLogGcRatio, 0.5),
+    learnedIndex: learnedIndexOption(options.learnedIndex),
   };
+}
+
+function learnedIndexOption(value: boolean | "auto" | undefined): boolean | "auto" {
+  if (value === undefined) return "auto";
+  if (value === true || value === false || value === "auto") return value;
+  throw new InvalidArgumentError(`auradb: option learnedIndex must be true, false or 'auto', got ${typeof value === "string" ? `'${value}'` : String(value)}`);
 }

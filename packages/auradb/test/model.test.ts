@@ -276,6 +276,7 @@ async function runSequence(ops: Op[], options: AuraDBOptions, seed: number): Pro
       }
     }
     assert.ok(equalModels(await scanAll(db), model), "final state");
+    learnedLookupsSeen += db.stats().learnedIndex.lookups;
   } finally {
     await db.close().catch(() => {});
   }
@@ -287,17 +288,32 @@ const CONFIGURATIONS: { name: string; options: AuraDBOptions }[] = [
     options: { memtableBytes: 4096, blockBytes: 256, l0CompactionTrigger: 2, level1Bytes: 16 * 1024, sizeRatio: 4, targetFileBytes: 8192, cacheBytes: 64 * 1024, compression: "snappy" },
   },
   { name: "defaults, no bloom", options: { bloomBitsPerKey: 0, memtableBytes: 64 * 1024 } },
-  { name: "sync always, values from 50 B separated", options: { sync: "always", memtableBytes: 16 * 1024, blockBytes: 1024, valueThreshold: 50 } },
+  { name: "sync always, values from 50 B separated", options: { sync: "always", memtableBytes: 16 * 1024, blockBytes: 256, valueThreshold: 50 } },
   {
     name: "values from 100 B separated, small value-log files, eager compaction",
     options: { valueThreshold: 100, valueLogFileBytes: 64 * 1024, memtableBytes: 8192, l0CompactionTrigger: 2, level1Bytes: 32 * 1024, sizeRatio: 4, targetFileBytes: 8192 },
   },
 ];
 
+/** Lookups located by learned indexes in the final databases of the runs so far (the learned path is exercised). */
+let learnedLookupsSeen = 0;
+let learnedOnLookups = 0;
+
+/**
+ * Every configuration runs twice: with learned indexes (`learnedIndex: true`, every table large
+ * and regular enough gets a model and reads use it) and without (`false`, binary search only).
+ */
+const VARIANTS = CONFIGURATIONS.flatMap((configuration) =>
+  [true, false].map((learned) => ({
+    name: `${configuration.name}, learned index ${learned ? "on" : "off"}`,
+    options: { ...configuration.options, learnedIndex: learned },
+  })),
+);
+
 /** Where a failing sequence is saved; replay it with AURADB_MODEL_REPLAY=<that file>. */
 const FAILURE_FILE = new URL("../../../.ci/out/model-failure.json", import.meta.url).pathname;
 
-async function runAndSave(ops: Op[], configuration: (typeof CONFIGURATIONS)[number], seed: number): Promise<void> {
+async function runAndSave(ops: Op[], configuration: (typeof VARIANTS)[number], seed: number): Promise<void> {
   try {
     await runSequence(ops, configuration.options, seed);
   } catch (error) {
@@ -314,19 +330,25 @@ describe("engine vs model", () => {
     it(`replays ${replay}`, async () => {
       const { readFileSync } = await import("node:fs");
       const saved = JSON.parse(readFileSync(replay, "utf8")) as { configuration: string; seed: number; ops: Op[] };
-      const configuration = CONFIGURATIONS.find((candidate) => candidate.name === saved.configuration)!;
+      const configuration = VARIANTS.find((candidate) => candidate.name === saved.configuration)!;
       await runSequence(saved.ops, configuration.options, saved.seed);
     });
     return;
   }
-  for (const configuration of CONFIGURATIONS) {
+  for (const configuration of VARIANTS) {
     it(`random operations, crashes and reopens: ${configuration.name}`, async () => {
+      const lookupsBefore = learnedLookupsSeen;
       await fc.assert(
         fc.asyncProperty(fc.array(opArbitrary, { minLength: OPS / 2, maxLength: OPS }), fc.nat(), async (ops, seed) => {
           await runAndSave(ops, configuration, seed);
         }),
         { numRuns: RUNS },
       );
+      if (configuration.options.learnedIndex) learnedOnLookups += learnedLookupsSeen - lookupsBefore;
+      else assert.equal(learnedLookupsSeen, lookupsBefore, "no lookup went through a learned index");
     });
   }
+  it("the learned-index variants read through models (tables of separated values may all be too small for one)", () => {
+    assert.ok(learnedOnLookups > 0, "some lookups went through a learned index");
+  });
 });

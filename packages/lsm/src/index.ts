@@ -26,11 +26,12 @@ export { CURRENT_FILE, FileKind, LOCK_FILE, manifestFileName, parseFileName, tab
 export { Memtable } from "./memtable.ts";
 export type { MemtableGetResult } from "./memtable.ts";
 export { TableBuilder } from "./sstable/builder.ts";
-export type { TableBuilderOptions, TableBuildResult } from "./sstable/builder.ts";
+export type { LearnedIndexOption, TableBuilderOptions, TableBuildResult } from "./sstable/builder.ts";
+export { DEFAULT_LEARNED_EPSILON, LEARNED_STATUS_NAMES, LearnedStatus } from "./sstable/learned.ts";
 export { BLOCK_COMPRESSIONS } from "./sstable/compression.ts";
 export type { BlockCompression } from "./sstable/compression.ts";
 export { TableReader } from "./sstable/reader.ts";
-export type { TableGetResult, TableIteratorOptions, TableReaderOptions, TableReaderStats } from "./sstable/reader.ts";
+export type { LearnedTableStats, TableGetResult, TableIteratorOptions, TableReaderOptions, TableReaderStats } from "./sstable/reader.ts";
 export { BlockCache } from "./sstable/cache.ts";
 export type { BlockCacheStats } from "./sstable/cache.ts";
 export { describeTable } from "./sstable/describe.ts";

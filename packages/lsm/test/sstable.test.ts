@@ -352,6 +352,7 @@ describe("TableBuilder", () => {
         maxSeq: 9,
         properties: undefined,
         learnedFitNanos: 0,
+        learnedKeys: 0,
       },
     );
     assert.equal(result.properties.rawKeyBytes, 5 + 5 + 6 + 6);
@@ -359,7 +360,7 @@ describe("TableBuilder", () => {
     assert.equal(result.properties.creationTimeMs, 1_700_000_000_000);
     assert.equal(result.properties.dataBlockCount, 1);
     const reader = TableReader.open(file, 42, new BlockCache(1 << 20));
-    const { properties: _ignored, learnedFitNanos: _fit, ...meta } = result;
+    const { properties: _ignored, learnedFitNanos: _fit, learnedKeys: _keys, ...meta } = result;
     assert.deepEqual(reader.meta, meta);
     assert.deepEqual(reader.properties, result.properties);
     assert.equal(file.path, "/t.sst", "finish does not close the file");

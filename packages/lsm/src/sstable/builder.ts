@@ -55,14 +55,29 @@ export interface TableBuilderOptions {
    * then, for tests and benchmarks);
    * `"off"` (default) and `"not-worth-it"` write none and record that reason in the properties.
    */
-  readonly learnedIndex?: { readonly epsilon?: number; readonly always?: boolean } | "off" | "not-worth-it";
+  readonly learnedIndex?: LearnedIndexOption | "off" | "not-worth-it";
+}
+
+/** The `learnedIndex` option of a {@link TableBuilder} that asks for a model. */
+export interface LearnedIndexOption {
+  /** The model's error bound in positions (default 8; doubled up to twice when over budget). */
+  readonly epsilon?: number;
+  /** Keep the model whatever the size rules say (tests and benchmarks). */
+  readonly always?: boolean;
+  /**
+   * Asked at `finish`, before fitting, with the table's distinct keys and data blocks: false
+   * writes no model and records "not worth it" (the engine's cost-benefit rule).
+   */
+  readonly worthIt?: (distinctKeys: number, dataBlockCount: number) => boolean;
 }
 
 /** What {@link TableBuilder.finish} returns: the table's metadata and its properties. */
 export type TableBuildResult = TableMeta & {
   readonly properties: TableProperties;
-  /** Time spent fitting the learned model, ns (0 without one). */
+  /** Time spent fitting the learned model, ns (0 when none was fitted). */
   readonly learnedFitNanos: number;
+  /** The distinct user keys the model was fitted on (0 when none was fitted). */
+  readonly learnedKeys: number;
 };
 
 /** Output is handed to the OS in writes of about this size (one syscall per ~16 data blocks). */
@@ -115,6 +130,7 @@ export class TableBuilder {
   readonly #learnedEpsilon: number;
   readonly #learnedSkip: LearnedStatus;
   readonly #learnedAlways: boolean;
+  readonly #learnedWorthIt: ((distinctKeys: number, dataBlockCount: number) => boolean) | undefined;
   #learnedFitNanos = 0;
   readonly #handleScratch: Uint8Array = new Uint8Array(2 * 8);
 
@@ -155,9 +171,11 @@ export class TableBuilder {
       checkIntegerOption("learnedIndex.epsilon", this.#learnedEpsilon, 1, 65_536);
       this.#learnedSkip = LearnedStatus.Learned;
       this.#learnedAlways = learned.always === true;
+      this.#learnedWorthIt = learned.worthIt;
     } else if (learned === "off" || learned === "not-worth-it") {
       this.#learnedEpsilon = 0;
       this.#learnedAlways = false;
+      this.#learnedWorthIt = undefined;
       this.#learnedSkip = learned === "off" ? LearnedStatus.Off : LearnedStatus.NotWorthIt;
     } else {
       throw new InvalidArgumentError(`auradb/lsm: learnedIndex must be { epsilon }, "off" or "not-worth-it", got ${String(learned)}`);
@@ -257,7 +275,9 @@ export class TableBuilder {
       if (this.#bloom !== undefined) metaBlocks.push([MetaBlockName.Filter, this.#writeBlock(this.#bloom.finish())]);
       const index = this.#indexBlock.finish();
       let learnedStatus: LearnedStatus = this.#learnedSkip;
-      if (this.#learned !== undefined) {
+      if (this.#learned !== undefined && this.#learnedWorthIt !== undefined && !this.#learnedWorthIt(this.#learned.keyCount, this.#dataBlockCount)) {
+        learnedStatus = LearnedStatus.NotWorthIt;
+      } else if (this.#learned !== undefined) {
         const fitted = this.#learned.finish(this.#learnedEpsilon, this.#dataBlockCount, this.#learned.keyCount === this.#entryCount, this.#learnedAlways);
         learnedStatus = fitted.status;
         this.#learnedFitNanos = fitted.fitNanos;
@@ -317,6 +337,7 @@ export class TableBuilder {
       maxSeq: table.maxSeq,
       properties: table,
       learnedFitNanos: this.#learnedFitNanos,
+      learnedKeys: this.#learnedFitNanos > 0 ? this.#learned!.keyCount : 0,
     };
   }
 

@@ -69,6 +69,8 @@ export interface TableGetResult {
 
 /** Counters of one {@link TableReader}: a snapshot, owned by the caller. */
 export interface TableReaderStats {
+  /** `get` calls that searched the table's index (the Bloom filter, if any, said "maybe"). */
+  readonly lookups: number;
   /** `get` calls that consulted the Bloom filter. */
   readonly bloomChecks: number;
   /** ...and that it answered "absent" (no block read: the filter was useful). */
@@ -195,6 +197,7 @@ export class TableReader {
   #learnedWindowSum = 0;
   #learnedBlocksSum = 0;
   #closed = false;
+  #lookups = 0;
   #bloomChecks = 0;
   #bloomNegatives = 0;
   #bloomFalsePositives = 0;
@@ -313,6 +316,7 @@ export class TableReader {
         return undefined;
       }
     }
+    this.#lookups++;
     // The first data block whose last entry is >= (key, seq) holds the first entry >= it.
     const blockNumber = this.#findBlock(key, seq, SEEK_KIND);
     if (blockNumber < this.#dataBlockCount) {
@@ -357,6 +361,7 @@ export class TableReader {
     const model = this.#learnedModel?.model;
     const lookups = this.#learnedLookups;
     return {
+      lookups: this.#lookups,
       bloomChecks: this.#bloomChecks,
       bloomNegatives: this.#bloomNegatives,
       bloomFalsePositives: this.#bloomFalsePositives,
