@@ -156,9 +156,22 @@ export async function formatStats(stats: DbStats, options: { disk?: DiskUsage; l
   // Sections added to stats() after this CLI was written: shown as they are.
   for (const [key, value] of Object.entries(record)) {
     if (KNOWN.has(key) || value === null || typeof value !== "object") continue;
+    section(key);
+    if (Array.isArray(value) && value.length > 0 && value.every((item) => item !== null && typeof item === "object" && !Array.isArray(item))) {
+      // A list of records (one per table, per level): one row each, one column per field.
+      const records = value.map((item) => {
+        const cells: [string, string][] = [];
+        flatten(item, "", cells);
+        return new Map(cells);
+      });
+      const columns = [...new Set(records.flatMap((cells) => [...cells.keys()]))];
+      const body = records.slice(0, SECTION_ROWS_MAX).map((cells) => columns.map((column) => cells.get(column) ?? ""));
+      if (records.length > SECTION_ROWS_MAX) body.push([colors.dim(`… ${records.length - SECTION_ROWS_MAX} more (see --json)`), ...columns.slice(1).map(() => "")]);
+      out.push(await renderTable(columns, body));
+      continue;
+    }
     const rows: [string, string][] = [];
     flatten(value, "", rows);
-    section(key);
     const shown = rows.slice(0, SECTION_ROWS_MAX).map(([name, text]): [string, string] => [name === "" ? "(none)" : name, text]);
     if (rows.length > SECTION_ROWS_MAX) shown.push([colors.dim(`… ${rows.length - SECTION_ROWS_MAX} more`), colors.dim("see --json")]);
     out.push(await renderTable(["figure", "value"], shown));
