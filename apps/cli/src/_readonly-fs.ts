@@ -104,7 +104,7 @@ export class ReadOnlyOverlayFs implements FileSystem {
     const data = this.memory.get(normal);
     if (data !== undefined) return { size: data.size, isFile: true, isDirectory: false, mtimeMs: 0 };
     if (this.directories.has(normal)) return { size: 0, isFile: false, isDirectory: true, mtimeMs: 0 };
-    if (this.isHidden(normal)) throw new NotFoundError(`auradb: no such file: ${path}`, { path });
+    if (this.isHidden(normal)) throw new NotFoundError(`auradb/cli: no such file: ${path}`, { path });
     return this.lower.stat(normal);
   }
 
@@ -117,30 +117,53 @@ export class ReadOnlyOverlayFs implements FileSystem {
       for (const name of await this.lower.list(normal)) if (!this.hidden.has(`${normal}/${name}`)) names.add(name);
     }
     for (const path of [...this.memory.keys(), ...this.directories]) if (parentOf(path) === normal) names.add(nameOf(path));
-    if (!found) throw new NotFoundError(`auradb: no such directory: ${dir}`, { path: dir });
+    if (!found) throw new NotFoundError(`auradb/cli: no such directory: ${dir}`, { path: dir });
     return [...names].sort();
   }
 
   async mkdir(dir: string): Promise<void> {
     const normal = normalize(dir);
-    if (await this.exists(normal)) return;
+    if (await this.exists(normal)) {
+      if ((await this.stat(normal)).isDirectory) return;
+      throw new IOError(`auradb/cli: ${dir} exists and is not a directory`, { path: dir, op: "mkdir", systemCode: "EEXIST" });
+    }
     await this.mkdir(parentOf(normal));
     this.directories.add(normal);
     this.hidden.delete(normal);
   }
 
-  async syncDir(): Promise<void> {}
+  /** Nothing to make durable; a missing directory is still a `NotFoundError`, as the contract says. */
+  async syncDir(dir: string): Promise<void> {
+    if (!(await this.exists(normalize(dir)))) throw new NotFoundError(`auradb/cli: no such directory: ${dir}`, { path: dir });
+  }
 
+  /** A lock of this process only, with its lock file in memory (see the module's NB). */
   async lock(path: string): Promise<FsLock> {
     const normal = normalize(path);
-    if (this.locks.has(normal)) throw new LockedError(`auradb: ${path} is locked`, { path });
+    if (this.locks.has(normal)) throw new LockedError(`auradb/cli: ${path} is locked`, { path });
+    // NB: taken before the first await, so that of two concurrent calls exactly one wins.
     this.locks.add(normal);
-    return { path, release: async () => void this.locks.delete(normal) };
+    if (!(await this.exists(parentOf(normal)))) {
+      this.locks.delete(normal);
+      throw new NotFoundError(`auradb/cli: no such directory: ${parentOf(normal)}`, { path });
+    }
+    const created = !(await this.exists(normal));
+    if (created) this.memory.set(normal, { bytes: new Uint8Array(64), size: 0 });
+    let released = false;
+    return {
+      path,
+      release: async () => {
+        if (released) return;
+        released = true;
+        this.locks.delete(normal);
+        if (created) this.memory.delete(normal);
+      },
+    };
   }
 
   async remove(path: string, options: { recursive?: boolean } = {}): Promise<void> {
     const normal = normalize(path);
-    if (!(await this.exists(normal))) throw new NotFoundError(`auradb: no such file: ${path}`, { path });
+    if (!(await this.exists(normal))) throw new NotFoundError(`auradb/cli: no such file: ${path}`, { path });
     if (options.recursive === true) {
       for (const key of [...this.memory.keys()]) if (key.startsWith(`${normal}/`)) this.memory.delete(key);
       for (const key of [...this.directories]) if (key.startsWith(`${normal}/`)) this.directories.delete(key);
@@ -172,7 +195,7 @@ export class ReadOnlyOverlayFs implements FileSystem {
   private async materialize(path: string): Promise<MemoryData> {
     const existing = this.memory.get(path);
     if (existing !== undefined) return existing;
-    if (this.isHidden(path)) throw new NotFoundError(`auradb: no such file: ${path}`, { path });
+    if (this.isHidden(path)) throw new NotFoundError(`auradb/cli: no such file: ${path}`, { path });
     const file = await this.lower.open(path, { readOnly: true });
     try {
       const size = await file.size();
@@ -195,11 +218,11 @@ export class ReadOnlyOverlayFs implements FileSystem {
     const normal = normalize(path);
     const exists = await this.exists(normal);
     if (exists && options.create === true && options.exclusive === true) {
-      throw new IOError(`auradb: ${path} exists`, { path, op: "open", systemCode: "EEXIST" });
+      throw new IOError(`auradb/cli: ${path} exists`, { path, op: "open", systemCode: "EEXIST" });
     }
     if (!exists) {
-      if (options.create !== true || options.readOnly === true) throw new NotFoundError(`auradb: no such file: ${path}`, { path });
-      if (!(await this.exists(parentOf(normal)))) throw new NotFoundError(`auradb: no such directory: ${parentOf(normal)}`, { path });
+      if (options.create !== true || options.readOnly === true) throw new NotFoundError(`auradb/cli: no such file: ${path}`, { path });
+      if (!(await this.exists(parentOf(normal)))) throw new NotFoundError(`auradb/cli: no such directory: ${parentOf(normal)}`, { path });
       this.memory.set(normal, { bytes: new Uint8Array(256), size: 0 });
     }
     let node = this.nodes.get(normal);
@@ -304,8 +327,8 @@ class OverlayFile implements File {
   }
 
   private check(write: boolean): void {
-    if (this.closed) throw new ClosedError(`auradb: ${this.path} is closed`, { path: this.path });
-    if (write && this.readOnly) throw new ReadOnlyError(`auradb: ${this.path} was opened read-only`, { path: this.path });
+    if (this.closed) throw new ClosedError(`auradb/cli: ${this.path} is closed`, { path: this.path });
+    if (write && this.readOnly) throw new ReadOnlyError(`auradb/cli: ${this.path} was opened read-only`, { path: this.path });
   }
 
   async read(buffer: Uint8Array, position: number): Promise<number> {
