@@ -14,6 +14,9 @@ const HEADER_BYTES = 1 + 1 + 4 + 4 + 4 + 4 + 8; // version, kind, n, ε, segment
 const SEGMENT_BYTES = 24;
 const CRC_BYTES = 4;
 
+/** The most radix buckets a model keeps in memory (256 KiB at 4 bytes each). */
+const RADIX_BUCKETS_MAX = 1 << 16;
+
 /** Which builder made a model. */
 export type BuilderKind = "greedy" | "optimal";
 
@@ -57,6 +60,14 @@ export class LearnedModel {
   readonly #startX: Float64Array;
   readonly #slope: Float64Array;
   readonly #intercept: Float64Array;
+  /**
+   * A radix table over the segment starts (the "small model on top" of the PGM-index / RadixSpline
+   * idea, not stored: built when the model is made): bucket b of the key-number range holds the
+   * segments whose start falls in buckets <= b, so the segment of x is searched among
+   * `#radix[b - 1] - 1 .. #radix[b] - 1`: usually one or two segments instead of log2(segments).
+   */
+  readonly #radix: Uint32Array;
+  readonly #radixScale: number;
 
   /** @internal use {@link buildGreedyModel}, {@link buildOptimalModel} or {@link LearnedModel.deserialize}. */
   constructor(
@@ -77,6 +88,49 @@ export class LearnedModel {
     this.#startX = startX;
     this.#slope = slope;
     this.#intercept = intercept;
+    // About one bucket per segment (a power of two up to 2^16): O(1) expected segments per bucket.
+    const segments = startX.length;
+    let buckets = 1;
+    while (buckets < segments && buckets < RADIX_BUCKETS_MAX) buckets *= 2;
+    const radix = new Uint32Array(buckets);
+    const scale = segments === 0 ? 0 : buckets / (endX - startX[0]! + 1);
+    this.#radixScale = scale;
+    for (let index = 0; index < segments; index++) radix[this.#bucketOf(startX[index]!, buckets, scale)]!++;
+    for (let bucket = 1; bucket < buckets; bucket++) radix[bucket]! += radix[bucket - 1]!;
+    this.#radix = radix;
+  }
+
+  /** The radix bucket of number x (monotone in x; REQUIRES startX[0] <= x < endX). */
+  #bucketOf(x: number, buckets: number, scale: number): number {
+    const bucket = Math.floor((x - this.#startX[0]!) * scale);
+    return bucket < buckets ? bucket : buckets - 1;
+  }
+
+  /** The last segment whose start is <= x (REQUIRES startX[0] <= x < endX). */
+  #segmentOf(x: number): number {
+    const starts = this.#startX;
+    const radix = this.#radix;
+    const bucket = this.#bucketOf(x, radix.length, this.#radixScale);
+    // Segments starting in earlier buckets start below x; those starting in this bucket or
+    // earlier include the answer.
+    let lo = bucket === 0 ? 0 : radix[bucket - 1]! - 1;
+    if (lo < 0) lo = 0;
+    let hi = radix[bucket]! - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (starts[mid]! <= x) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** p(x) on segment `segment` (clamped as `estimateNumber` does). */
+  #estimateOn(segment: number, x: number): number {
+    const starts = this.#startX;
+    let p = this.#intercept[segment]! + this.#slope[segment]! * (x - starts[segment]!);
+    if (segment + 1 < starts.length && p > this.#intercept[segment + 1]!) p = this.#intercept[segment + 1]!;
+    const n = this.keyCount;
+    return p < 0 ? 0 : p > n ? n : p;
   }
 
   get segmentCount(): number {
@@ -94,17 +148,7 @@ export class LearnedModel {
     const starts = this.#startX;
     if (n === 0 || x < starts[0]!) return 0;
     if (x >= this.endX) return n;
-    // The last segment whose start is <= x.
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (starts[mid]! <= x) lo = mid;
-      else hi = mid - 1;
-    }
-    let p = this.#intercept[lo]! + this.#slope[lo]! * (x - starts[lo]!);
-    if (lo + 1 < starts.length && p > this.#intercept[lo + 1]!) p = this.#intercept[lo + 1]!;
-    return p < 0 ? 0 : p > n ? n : p;
+    return this.#estimateOn(this.#segmentOf(x), x);
   }
 
   /** The estimate p(number(key)). */
@@ -135,8 +179,18 @@ export class LearnedModel {
       return out;
     }
     const e = this.epsilon;
-    const low = Math.floor(this.estimateNumber(x)) - e;
-    const high = Math.ceil(this.estimateNumber(x + 1)) + e;
+    // p(x) and p(x + 1) share a segment unless x + 1 starts the next one (starts are integers).
+    const segment = this.#segmentOf(x);
+    const low = Math.floor(this.#estimateOn(segment, x)) - e;
+    const next = x + 1;
+    const high =
+      Math.ceil(
+        next >= this.endX
+          ? n
+          : segment + 1 < this.#startX.length && this.#startX[segment + 1]! <= next
+            ? this.#estimateOn(segment + 1, next)
+            : this.#estimateOn(segment, next),
+      ) + e;
     out.low = low < 0 ? 0 : low;
     out.high = high > n ? n : high;
     return out;

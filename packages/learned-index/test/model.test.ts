@@ -104,6 +104,9 @@ describe("learned model", () => {
     assert.equal(model.numberOf(enc("user:")), 0);
     assert.equal(model.numberOf(enc("use")), -Infinity);
     assert.equal(model.numberOf(enc("zzz")), Infinity);
+    const reused = { low: -1, high: -1 };
+    assert.equal(model.predictInto(enc("a"), reused), reused, "predictInto fills the window it is given");
+    assert.deepEqual(reused, { low: 0, high: 0 });
     assert.deepEqual(model.predict(enc("a")), { low: 0, high: 0 });
     assert.deepEqual(model.predict(enc("zzz")), { low: 3, high: 3 });
   });

@@ -259,8 +259,17 @@ export class LearnedIndex {
   #blockOf(position: number): number {
     const starts = this.blockStart;
     const blockCount = starts.length - 1;
-    if (position >= starts[blockCount]!) return blockCount;
-    // The last block whose start is <= position (blocks holding no new key share a start: take the last).
+    const keys = starts[blockCount]!;
+    if (position >= keys) return blockCount;
+    // Blocks are cut at a byte size, so they hold similar numbers of keys: interpolate, then walk
+    // to the last block whose start is <= position (blocks with no new key share a start).
+    // A table of very uneven blocks (a few huge values) falls back to binary search after a few steps.
+    let block = Math.floor((position * blockCount) / keys);
+    for (let steps = 0; steps < 8; steps++) {
+      if (block > 0 && starts[block]! > position) block--;
+      else if (block + 1 < blockCount && starts[block + 1]! <= position) block++;
+      else return block;
+    }
     let low = 0;
     let high = blockCount - 1;
     while (low < high) {
