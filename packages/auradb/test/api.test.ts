@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { AuraError, ErrorCode, writeFileAtomic } from "@auradb/fs";
+import { AuraError, ErrorCode, readFile, writeFileAtomic } from "@auradb/fs";
 import { MemFs } from "@auradb/fs/testing";
 import { AuraDB } from "../src/index.ts";
 
@@ -177,6 +177,35 @@ describe("DbIterator.seek", () => {
     reverse.seek("k0505");
     assert.equal(text(reverse.nextSync()![0]), "k050");
     reverse.close();
+    await db.close();
+  });
+
+  it("a flipped byte in an old MANIFEST record refuses to open, and deletes no table", async () => {
+    const fs = new MemFs();
+    let db = await AuraDB.open("/db", { fs });
+    for (let round = 0; round < 4; round++) {
+      await db.put(`key${round}`, `value${round}`);
+      await db.flush();
+    }
+    await db.close();
+    const names = await fs.list("/db");
+    const manifest = names.find((name) => name.startsWith("MANIFEST-"))!;
+    const tables = names.filter((name) => name.endsWith(".sst"));
+    assert.equal(tables.length, 4);
+    const bytes = await readFile(fs, `/db/${manifest}`);
+    // Inside the second edit record: the first chunk starts after the 32-byte file header; its
+    // 11-byte header holds the body length at bytes 4..5.
+    const second = 32 + 11 + (bytes[36]! | (bytes[37]! << 8));
+    const at = second + 14;
+    assert.ok(at < bytes.length - 100, "more records follow the damaged one");
+    bytes[at]! ^= 0x04;
+    await writeFileAtomic(fs, `/db/${manifest}`, bytes);
+    await assert.rejects(AuraDB.open("/db", { fs }), code(ErrorCode.Corruption));
+    assert.deepEqual((await fs.list("/db")).filter((name) => name.endsWith(".sst")), tables, "no table deleted");
+    bytes[at]! ^= 0x04;
+    await writeFileAtomic(fs, `/db/${manifest}`, bytes);
+    db = await AuraDB.open("/db", { fs });
+    assert.equal(text(db.getSync("key0")), "value0");
     await db.close();
   });
 });

@@ -242,9 +242,17 @@ export function skipInvalid(parser: SegmentParser, invalid: InvalidChunk): void 
 }
 
 /**
- * True when any valid chunk in a block after `afterOffset` (every block when it is negative)
- * promises a synced offset beyond `cut`: then the damage at `cut` is in bytes the writer had
- * made durable, so it is corruption, not a torn tail (invariant 8).
+ * True when any valid chunk after `afterOffset` (anywhere when it is negative) promises a synced
+ * offset beyond `cut`: then the damage at `cut` is in bytes the writer had made durable, so it is
+ * corruption, not a torn tail (invariant 8).
+ *
+ * NB: the rest of the damaged block is searched too, byte by byte: the damaged chunk's length
+ * cannot be trusted, but the chunks after it in the same block are still intact. A small log
+ * (the MANIFEST: every record in its first block) would otherwise read a flipped bit in an old
+ * record as a torn tail and silently drop every later record. Every other block is resynced the
+ * same way after an invalid chunk. A candidate needs a known chunk type and a length inside its
+ * block before its checksum (seeded with the segment id) is computed, which keeps the search
+ * cheap over zeros and garbage.
  */
 export async function syncPromiseBeyond(
   file: File,
@@ -256,20 +264,28 @@ export async function syncPromiseBeyond(
 ): Promise<boolean> {
   const seed = segmentCrcSeed(segmentId);
   const windowBytes = blockBytes * READ_WINDOW_BLOCKS;
-  let blockStart = afterOffset < 0 ? 0 : afterOffset - (afterOffset % blockBytes) + blockBytes;
+  const from = afterOffset < 0 ? 0 : afterOffset + 1;
+  let blockStart = from - (from % blockBytes);
   while (blockStart < fileBytes) {
     const window = await readAt(file, blockStart, Math.min(windowBytes, fileBytes - blockStart));
     for (let blockAt = 0; blockAt < window.length; blockAt += blockBytes) {
       const blockEnd = Math.min(blockAt + blockBytes, window.length);
       // Block 0 starts with the segment header.
-      let at = blockStart + blockAt === 0 ? SEGMENT_HEADER_BYTES : blockAt;
+      let at = Math.max(blockStart + blockAt === 0 ? SEGMENT_HEADER_BYTES : blockAt, from - blockStart);
       while (blockEnd - at >= CHUNK_START_BYTES_MIN) {
-        const storedCrc = (window[at]! | (window[at + 1]! << 8) | (window[at + 2]! << 16) | (window[at + 3]! << 24)) >>> 0;
+        const type = window[at + 6]!;
+        const knownType = (type & CHUNK_TYPE_SKIPPABLE_BIT) !== 0 || (type >= ChunkType.Full && type <= ChunkType.Last);
         const bodyBytes = window[at + 4]! | (window[at + 5]! << 8);
         const chunkEnd = at + CHUNK_HEADER_BYTES + bodyBytes;
-        if (chunkEnd > blockEnd) break;
-        if (unmaskCrc(storedCrc) !== crc32c(window.subarray(at + 4, chunkEnd), seed)) break;
-        if (window[at + 6] === 0) break;
+        if (!knownType || chunkEnd > blockEnd) {
+          at++;
+          continue;
+        }
+        const storedCrc = (window[at]! | (window[at + 1]! << 8) | (window[at + 2]! << 16) | (window[at + 3]! << 24)) >>> 0;
+        if (unmaskCrc(storedCrc) !== crc32c(window.subarray(at + 4, chunkEnd), seed)) {
+          at++;
+          continue;
+        }
         const synced = (window[at + 7]! | (window[at + 8]! << 8) | (window[at + 9]! << 16) | (window[at + 10]! << 24)) >>> 0;
         if (synced > cut) return true;
         at = chunkEnd;

@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { AuraError, ErrorCode } from "@auradb/fs";
 import { type CrashMode, MemFs } from "@auradb/fs/testing";
 import { LogFile } from "../src/index.ts";
+import { readFile as readFileBytes } from "@auradb/fs";
 import { equalBytes, recordBytes } from "./helpers.ts";
 
 const PATH = "/db/MANIFEST-000003";
@@ -22,6 +23,36 @@ describe("LogFile", () => {
     assert.ok(equalBytes(records[1]!, recordBytes(1, 600)));
     await assert.rejects(LogFile.create(fs, PATH, { id: 3 }), (error: unknown) => AuraError.isInstance(error) && error.code === ErrorCode.IO);
     await assert.rejects(LogFile.read(fs, PATH, { id: 4 }), (error: unknown) => AuraError.isInstance(error) && error.code === ErrorCode.Corruption);
+  });
+
+  it("a flipped byte in any synced record is corruption, even with every later record in the same block", async () => {
+    // The MANIFEST's shape: small records, each appended (and synced) on its own, all in block 0.
+    // A damaged old record must not read as a torn tail that quietly drops the records after it.
+    const fs = new MemFs();
+    await fs.mkdir("/db");
+    const log = await LogFile.create(fs, PATH, { id: 3 });
+    for (let index = 0; index < 6; index++) await log.append([recordBytes(index, 40 + index)]);
+    await log.close();
+    const clean = await readFileBytes(fs, PATH);
+    let corrupt = 0;
+    // Every byte of records 0..4 (the last record has nothing after it to vouch for it).
+    const lastRecordStart = clean.length - (11 + 1 + 45);
+    for (let at = 32; at < lastRecordStart; at++) {
+      const damaged = clean.slice();
+      damaged[at]! ^= 0x01;
+      const image = new MemFs();
+      await image.mkdir("/db");
+      const file = await image.open(PATH, { create: true });
+      await file.write(damaged, 0);
+      await file.close();
+      await assert.rejects(
+        LogFile.read(image, PATH, { id: 3 }),
+        (error: unknown) => AuraError.isInstance(error) && error.code === ErrorCode.Corruption,
+        `byte ${at}`,
+      );
+      corrupt++;
+    }
+    assert.ok(corrupt > 200);
   });
 
   it("property: after a crash at any point, the records read are a prefix holding every appended batch", async () => {
