@@ -598,6 +598,15 @@ export class AuraDB {
         await wal.close().catch(() => {});
         throw error;
       }
+      if (options.paranoidChecks) {
+        try {
+          await verifyEverything(tables, vlog);
+        } catch (error) {
+          await wal.close().catch(() => {});
+          await vlog.close().catch(() => {});
+          throw error;
+        }
+      }
       const memtable = new Memtable();
       let lastSeq = versions.lastSequence;
       let lastLsn = versions.logLsn - 1;
@@ -1701,8 +1710,47 @@ function tableHolding(tables: readonly TableMeta[], key: Uint8Array): TableMeta 
   return table === undefined || compareBytes(key, table.smallestKey) < 0 ? undefined : table;
 }
 
+/**
+ * `paranoidChecks`: checks every table's size against the manifest, reads every block of every
+ * table (not into the cache) and every entry of every value-log file, so that any damage fails the
+ * open with the `CorruptionError` naming it.
+ */
+async function verifyEverything(tables: ReadonlyMap<number, OpenTable>, vlog: ValueLog): Promise<void> {
+  for (const { file, reader } of tables.values()) {
+    // The manifest records each table's size; a table that grew was not written as it is.
+    const size = await file.size();
+    if (size !== reader.fileBytes) {
+      throw new CorruptionError(`auradb: table ${reader.fileNumber} holds ${size} bytes, the manifest says ${reader.fileBytes}`, { path: file.path, offset: reader.fileBytes });
+    }
+    const cursor = reader.iterator({ fillCache: false });
+    try {
+      for (cursor.seekToFirst(); cursor.valid(); cursor.next()) {
+        // every entry visited: every data block read and checked
+      }
+    } finally {
+      cursor.close();
+    }
+  }
+  for (const file of vlog.files()) {
+    for await (const _entry of vlog.scan(file.fileNumber)) {
+      // every entry checked by the scan
+    }
+  }
+}
+
 async function openTable(fs: FileSystem, dir: string, meta: TableMeta, cache: BlockCache, useModels: boolean): Promise<OpenTable> {
-  const file = await fs.open(joinPath(dir, tableFileName(meta.fileNumber)), { readOnly: true });
+  const path = joinPath(dir, tableFileName(meta.fileNumber));
+  let file: File;
+  try {
+    file = await fs.open(path, { readOnly: true });
+  } catch (error) {
+    // A table the manifest names must exist: its absence is damage (a lost file, or a manifest
+    // whose last edits were damaged and dropped), never a reason to open without it.
+    if (AuraError.isInstance(error) && error.code === ErrorCode.NotFound) {
+      throw new CorruptionError(`auradb: table ${meta.fileNumber} named by the manifest is missing`, { path, offset: 0 });
+    }
+    throw error;
+  }
   try {
     return { file, reader: TableReader.open(file, meta.fileNumber, cache, { fileBytes: meta.fileBytes, learnedIndex: useModels }) };
   } catch (error) {

@@ -79,6 +79,15 @@ export interface AuraDBOptions {
    * repay the fit (packages/auradb/src/learned.ts).
    */
   readonly learnedIndex?: boolean | "auto";
+  /**
+   * Verify the whole database at open and refuse to open on any damage (default false): every
+   * block of every table and every entry of every value-log file is read and its checksum
+   * checked (a full read of the database). Without it, damage is found when the damaged part is
+   * read (a `CorruptionError` for that read), which is also never wrong data. A torn tail of the
+   * newest WAL segment or value-log file is not damage (a crash leaves one; it holds only writes
+   * never acknowledged as synced) and is cut in both modes.
+   */
+  readonly paranoidChecks?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -106,6 +115,7 @@ export interface ResolvedOptions {
   readonly valueLogFileBytes: number;
   readonly valueLogGcRatio: number;
   readonly learnedIndex: boolean | "auto";
+  readonly paranoidChecks: boolean;
 }
 
 const MIB = 1024 * 1024;
@@ -180,6 +190,7 @@ export function resolveOptions(options: AuraDBOptions): ResolvedOptions {
     valueLogFileBytes: integer("valueLogFileBytes", options.valueLogFileBytes, 256 * MIB, 64 * 1024, 4096 * MIB),
     valueLogGcRatio: fraction("valueLogGcRatio", options.valueLogGcRatio, 0.5),
     learnedIndex: learnedIndexOption(options.learnedIndex),
+    paranoidChecks: booleanOption("paranoidChecks", options.paranoidChecks, false),
   };
 }
 
@@ -187,4 +198,10 @@ function learnedIndexOption(value: boolean | "auto" | undefined): boolean | "aut
   if (value === undefined) return "auto";
   if (value === true || value === false || value === "auto") return value;
   throw new InvalidArgumentError(`auradb: option learnedIndex must be true, false or 'auto', got ${typeof value === "string" ? `'${value}'` : String(value)}`);
+}
+
+function booleanOption(name: string, value: boolean | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new InvalidArgumentError(`auradb: option ${name} must be true or false, got ${String(value)}`);
+  return value;
 }
