@@ -32,6 +32,7 @@ const loaders: Record<string, () => Promise<{ run: CommandRunner }>> = {
   stats: () => import("./commands/stats.ts"),
   verify: () => import("./commands/verify.ts"),
   dump: () => import("./commands/dump.ts"),
+  bench: () => import("./commands/bench.ts"),
   // Hidden: the demo's writer process.
   "__demo-writer": () => import("./commands/demo-writer.ts"),
 };

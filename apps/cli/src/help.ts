@@ -160,6 +160,48 @@ ${ENCODING_OPTIONS.split("\n").slice(0, 3).join("\n")}
 ${COMMON_OPTIONS}`,
     examples: ["auradb dump ./my-db/000005.sst --no-entries", "auradb dump ./my-db/wal/0000000000000001.wal", "auradb dump ./my-db/MANIFEST-000007 --json"],
   },
+  {
+    name: "bench",
+    summary: "db_bench-style workloads, AuraDB beside the peers you have installed",
+    usage: "auradb bench [--workloads w,…] [--num N] [--value-size B] [--vs engine,…] [--json] [--report out.html]",
+    details: `Runs db_bench-style workloads on AuraDB and on each peer engine named by --vs that is
+installed, one engine after the other, each in a fresh temporary directory, with the same
+16-byte keys, random (incompressible) values and seeded orders for all. Prints a progress bar
+per workload (plain lines when not on a terminal), then ops/s, MB/s, p50/p99 latency and write
+amplification per workload and engine. Every answer is checked: exit code 1 if one is wrong.
+
+Workloads: fillseq, fillrandom (N puts in key / random order, batches of 1000, fresh database),
+fillbatch (the same in batches of 16), overwrite (N single puts on random existing keys),
+readrandom (N gets of existing keys), readmissing (N gets of absent keys that sort among the
+present ones), readseq (one full scan), seekrandom (N/10 seeks, 10 entries read after each),
+deleterandom (N single deletes, every key once). A read workload with no fill before it loads
+the keys first, untimed.
+
+Latency is sampled: one op in 16 is timed alone (the fills time every batch; seekrandom a seek
+and its reads). Write amplification: AuraDB's own counters over the workload (WAL + value log +
+flush + compaction bytes / user bytes); the peers do not count their writes, so for them the
+column shows bytes on disk after a fill / user bytes of the fill, marked "(disk)", and "-"
+for the other workloads.
+
+Peers are optional peer dependencies: install the ones you want next to the CLI, in the current
+directory's project, or in a folder named by NODE_PATH (npm install classic-level lmdb
+rocksdb-native better-sqlite3). One that is missing is skipped with a note.
+
+Options:
+  -w, --workloads <list>            comma-separated (default: all but fillbatch, in the order above)
+  -n, --num <count>                 keys (default 50000: about 10 s for AuraDB alone)
+      --value-size <bytes>          value size (default 100)
+      --vs <list>                   peers: classic-level, lmdb, rocksdb-native, better-sqlite3
+      --json                        the results as JSON on stdout (progress goes to stderr)
+      --report <file.html>          also write a self-contained HTML report with charts
+      --dir <dir>                   where the engines' temporary directories go (default: the OS temp dir)
+${COMMON_OPTIONS}`,
+    examples: [
+      "auradb bench",
+      "auradb bench --num 1000000 --vs classic-level,lmdb,rocksdb-native,better-sqlite3 --report bench.html",
+      "auradb bench --workloads fillrandom,readrandom --value-size 4096 --json",
+    ],
+  },
 ];
 
 /** The top-level help. */
