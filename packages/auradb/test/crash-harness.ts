@@ -1,0 +1,341 @@
+/**
+ * The parent of the kill -9 crash test (RELIABILITY-PLAN §3c, "plain" flavour): starts the writer
+ * child (crash-writer.ts) with the current runtime, kills it with SIGKILL at a random moment,
+ * reopens the database itself and checks it, then starts the next child where the recovered state
+ * ends.
+ *
+ * The check after each kill: the recovered state must equal the model after some prefix of the
+ * issued ops, ops `0..j`, with `j` at least the last acknowledged write (a kill is a process
+ * crash: every acknowledged write survives, synced or not, ARCHITECTURE invariant 1; synced ones
+ * are counted apart) and at most the last issued one; every value must be byte for byte the one
+ * its write stored. The model then carries on from `j`, and the next child resumes at `j + 1`:
+ * the ops after `j` never happened.
+ *
+ * Used by crash.test.ts (a short run on each runtime) and scripts/crash-test.ts (long runs).
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { AuraDB } from "../src/index.ts";
+import { applyWriteFingerprinted, CRASH_DB_OPTIONS, descriptorOf, equalModels, fingerprint, isWrite, opAt } from "./crash-workload.ts";
+import type { CrashModel } from "./crash-workload.ts";
+
+export interface CrashTestOptions {
+  /** How many times the writer is killed. */
+  readonly kills: number;
+  /** Seed of the workload and of the kill schedule. */
+  readonly seed: number;
+  /** Writes in flight at once in the child (group commit). Default 4. */
+  readonly window?: number;
+  /** Longest delay from the child's `ready` to the kill. Default 250 ms. */
+  readonly killDelayMsMax?: number;
+  /** Share of kills aimed at the child's start-up, where recovery runs. Default 0.15. */
+  readonly openKillShare?: number;
+  /** Progress lines (one per kill when given). */
+  readonly log?: (line: string) => void;
+}
+
+export interface CrashTestReport {
+  readonly runtime: string;
+  readonly seed: number;
+  readonly kills: number;
+  /** Kills that landed before the child reported `ready` (start-up or recovery). */
+  readonly killsBeforeReady: number;
+  /** Kills while an explicit flush / compaction / value-log GC was running. */
+  readonly killsDuringMaintenance: { flush: number; compact: number; gc: number };
+  readonly opsIssued: number;
+  /** Acknowledged writes, all checked present after the kill that followed them. */
+  readonly acknowledgedSynced: number;
+  readonly acknowledgedUnsynced: number;
+  /** Writes of the recovered prefixes: issued writes whose effect (with all before it) the checks verified. */
+  readonly opsVerified: number;
+  /** Issued but unacknowledged writes that did not survive (allowed), summed over kills. */
+  readonly unacknowledgedLost: number;
+  /** Recoveries that cut the WAL at a pointer whose value did not survive. */
+  readonly recoveryCuts: number;
+  readonly recoveryMs: { readonly p50: number; readonly p99: number; readonly max: number };
+  readonly finalKeys: number;
+  readonly durationMs: number;
+}
+
+/** A failed check, with what is needed to look at it again. */
+export class CrashTestFailure extends Error {
+  readonly seed: number;
+  readonly kill: number;
+  readonly start: number;
+  readonly dir: string;
+  constructor(message: string, details: { seed: number; kill: number; start: number; dir: string }) {
+    super(`${message} (seed ${details.seed}, kill ${details.kill}, child started at op ${details.start}; database kept in ${details.dir})`);
+    this.name = "CrashTestFailure";
+    this.seed = details.seed;
+    this.kill = details.kill;
+    this.start = details.start;
+    this.dir = details.dir;
+  }
+}
+
+interface RuntimeGlobals {
+  readonly Bun?: { readonly version: string };
+  readonly Deno?: { readonly version: { readonly deno: string } };
+}
+
+/** "node v24…", "bun 1.4.5" or "deno 2.9.6": the runtime this process runs on. */
+export function runtimeName(): string {
+  const globals = globalThis as RuntimeGlobals;
+  if (globals.Deno !== undefined) return `deno ${globals.Deno.version.deno}`;
+  if (globals.Bun !== undefined) return `bun ${globals.Bun.version}`;
+  return `node ${process.version}`;
+}
+
+/** The command that runs a TypeScript file with this process's runtime. */
+function runtimeCommand(script: string): { command: string; args: string[] } {
+  if ((globalThis as RuntimeGlobals).Deno !== undefined) return { command: process.execPath, args: ["run", "-A", "--no-check", script] };
+  // Node (≥ 22.18 strips types) and Bun run TypeScript directly.
+  return { command: process.execPath, args: [script] };
+}
+
+const WRITER = fileURLToPath(new URL("./crash-writer.ts", import.meta.url));
+
+/** mulberry32 for the kill schedule. */
+function scheduleRandom(seed: number): () => number {
+  let state = (seed ^ 0x5bd1e995) >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let mixed = state;
+    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
+    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
+    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface ChildRun {
+  readonly lines: string[];
+  readonly readyMs: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly code: number | null;
+  readonly stderr: string;
+}
+
+/** Runs one child until the kill; returns everything it printed. */
+function runChild(dir: string, seed: number, start: number, window: number, kill: { afterReadyMs: number } | { afterSpawnMs: number }): Promise<ChildRun> {
+  const { command, args } = runtimeCommand(WRITER);
+  const child = spawn(command, [...args, "--dir", dir, "--seed", String(seed), "--start", String(start), "--window", String(window)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const spawned = performance.now();
+  const lines: string[] = [];
+  let readyMs: number | null = null;
+  let stderr = "";
+  const killNow = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  };
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  // A child that neither gets ready nor dies is a hang: kill it, and the check reports it.
+  timers.push(setTimeout(killNow, 60_000));
+  if ("afterSpawnMs" in kill) timers.push(setTimeout(killNow, kill.afterSpawnMs));
+  child.stderr.on("data", (chunk: Uint8Array) => {
+    stderr += new TextDecoder().decode(chunk);
+  });
+  const reader = createInterface({ input: child.stdout });
+  reader.on("line", (line) => {
+    lines.push(line);
+    if (line === "ready" && readyMs === null) {
+      readyMs = performance.now() - spawned;
+      if ("afterReadyMs" in kill) timers.push(setTimeout(killNow, kill.afterReadyMs));
+    }
+  });
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    // NB: "close" comes after stdout ended: every line the child wrote before the kill is read.
+    child.on("close", (code, signal) => {
+      for (const timer of timers) clearTimeout(timer);
+      resolve({ lines, readyMs, signal, code, stderr });
+    });
+  });
+}
+
+/** What a child's lines say. */
+interface ChildSummary {
+  readonly ready: boolean;
+  /** Highest write index issued (`w`), or start − 1. */
+  readonly issuedMax: number;
+  readonly acknowledged: number[];
+  readonly maintenanceAtKill: "flush" | "compact" | "gc" | null;
+}
+
+function summarize(lines: readonly string[], start: number, seed: number): ChildSummary {
+  let issuedMax = start - 1;
+  const acknowledged: number[] = [];
+  let ready = false;
+  let maintenance: { index: number; kind: "flush" | "compact" | "gc" } | null = null;
+  for (const line of lines) {
+    const [tag, indexText, kind] = line.split(" ");
+    const index = Number(indexText);
+    if (tag === "ready") ready = true;
+    else if (tag === "w") issuedMax = Math.max(issuedMax, index);
+    else if (tag === "a") acknowledged.push(index);
+    else if (tag === "m" && (kind === "flush" || kind === "compact" || kind === "gc")) maintenance = { index, kind };
+    else if (tag === "e" && maintenance !== null && maintenance.index === index) maintenance = null;
+    else throw new TypeError(`crash test: unexpected line from the writer: ${JSON.stringify(line)} (seed ${seed})`);
+  }
+  return { ready, issuedMax, acknowledged, maintenanceAtKill: maintenance?.kind ?? null };
+}
+
+/** Reads the whole database: key → value descriptor; a value that is not its write's bytes is a failure. */
+async function readState(dir: string): Promise<{ state: CrashModel; wrong: string[]; recoveryMs: number; cut: boolean }> {
+  const started = performance.now();
+  const db = await AuraDB.open(dir, CRASH_DB_OPTIONS);
+  const recoveryMs = performance.now() - started;
+  const state: CrashModel = new Map();
+  const wrong: string[] = [];
+  const decoder = new TextDecoder();
+  try {
+    for (const [key, value] of db.iterator()) {
+      const descriptor = descriptorOf(value);
+      if (descriptor === null) wrong.push(decoder.decode(key));
+      else state.set(decoder.decode(key), descriptor);
+    }
+    return { state, wrong, recoveryMs, cut: db.recovery.cut !== null };
+  } finally {
+    await db.close();
+  }
+}
+
+function percentile(sorted: readonly number[], share: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))]!;
+}
+
+/**
+ * Runs `kills` kill-and-check cycles in a new temporary database. Throws `CrashTestFailure` at
+ * the first failed check (the database directory is then kept for inspection).
+ */
+export async function runCrashTest(options: CrashTestOptions): Promise<CrashTestReport> {
+  const { kills, seed } = options;
+  if (!Number.isSafeInteger(kills) || kills < 1) throw new RangeError(`crash test: kills must be a positive integer, got ${kills}`);
+  if (!Number.isSafeInteger(seed)) throw new RangeError(`crash test: seed must be an integer, got ${seed}`);
+  const window = options.window ?? 4;
+  const delayMax = options.killDelayMsMax ?? 250;
+  const openShare = options.openKillShare ?? 0.15;
+  const random = scheduleRandom(seed);
+  const dir = mkdtempSync(join(tmpdir(), "auradb-crash-"));
+  const started = performance.now();
+  let model: CrashModel = new Map();
+  let modelSum = 0;
+  let next = 0;
+  let lastReadyMs = 150;
+  const recoveryTimes: number[] = [];
+  const totals = {
+    killsBeforeReady: 0,
+    maintenance: { flush: 0, compact: 0, gc: 0 },
+    opsIssued: 0,
+    acknowledgedSynced: 0,
+    acknowledgedUnsynced: 0,
+    opsVerified: 0,
+    unacknowledgedLost: 0,
+    recoveryCuts: 0,
+  };
+  let finalKeys = 0;
+  for (let kill = 1; kill <= kills; kill++) {
+    const start = next;
+    const fail = (message: string): never => {
+      throw new CrashTestFailure(message, { seed, kill, start, dir });
+    };
+    const schedule = random() < openShare ? { afterSpawnMs: lastReadyMs * (0.4 + 0.6 * random()) } : { afterReadyMs: 2 + random() * delayMax };
+    const child = await runChild(dir, seed, start, window, schedule);
+    if (child.signal !== "SIGKILL") fail(`the writer ended by itself (exit code ${child.code}): ${child.stderr.trim().slice(0, 2000)}`);
+    if (child.readyMs !== null) lastReadyMs = child.readyMs;
+    const summary = summarize(child.lines, start, seed);
+    if (!summary.ready) totals.killsBeforeReady++;
+    if (summary.maintenanceAtKill !== null) totals.maintenance[summary.maintenanceAtKill]++;
+
+    let recovered: Awaited<ReturnType<typeof readState>>;
+    try {
+      recovered = await readState(dir);
+    } catch (error) {
+      return fail(`reopening after the kill failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    }
+    if (recovered.wrong.length > 0) fail(`values that no write stored, under keys ${recovered.wrong.slice(0, 10).join(", ")}`);
+    recoveryTimes.push(recovered.recoveryMs);
+    if (recovered.cut) totals.recoveryCuts++;
+
+    // Which prefix 0..j is the recovered state? j = start − 1 means nothing of this child's run.
+    const stateSum = fingerprint(recovered.state);
+    const candidate: CrashModel = new Map(model);
+    let candidateSum = modelSum;
+    const matches: number[] = [];
+    const check = (j: number): void => {
+      if (candidateSum === stateSum && equalModels(candidate, recovered.state)) matches.push(j);
+    };
+    check(start - 1);
+    for (let index = start; index <= summary.issuedMax; index++) {
+      const op = opAt(seed, index);
+      if (!isWrite(op)) continue;
+      candidateSum = applyWriteFingerprinted(candidate, op, candidateSum);
+      check(index);
+    }
+    let acknowledgedMax = start - 1;
+    let synced = 0;
+    let syncedMax = start - 1;
+    for (const index of summary.acknowledged) {
+      acknowledgedMax = Math.max(acknowledgedMax, index);
+      const op = opAt(seed, index);
+      if (isWrite(op) && op.sync) {
+        synced++;
+        syncedMax = Math.max(syncedMax, index);
+      }
+    }
+    if (matches.length === 0) {
+      const missing = [...candidate.keys()].filter((key) => !recovered.state.has(key)).slice(0, 5);
+      fail(`the recovered state (${recovered.state.size} keys) equals the model after no prefix of ops ${start - 1}..${summary.issuedMax}; last acknowledged ${acknowledgedMax}; keys of the last prefix missing: ${missing.join(", ")}`);
+    }
+    const j = matches[matches.length - 1]!;
+    if (j < syncedMax) fail(`acknowledged synced write ${syncedMax} lost: the state is the prefix up to op ${j}`);
+    if (j < acknowledgedMax) fail(`acknowledged (unsynced) write ${acknowledgedMax} lost in a process crash: the state is the prefix up to op ${j}`);
+
+    // The realized history is ops 0..j: the model carries on from there.
+    for (let index = start; index <= j; index++) {
+      const op = opAt(seed, index);
+      if (isWrite(op)) modelSum = applyWriteFingerprinted(model, op, modelSum);
+    }
+    next = j + 1;
+    let issuedWrites = 0;
+    let lostWrites = 0;
+    for (let index = start; index <= Math.max(summary.issuedMax, j); index++) {
+      if (!isWrite(opAt(seed, index))) continue;
+      issuedWrites++;
+      if (index > j) lostWrites++;
+    }
+    totals.opsIssued += issuedWrites;
+    totals.acknowledgedSynced += synced;
+    totals.acknowledgedUnsynced += summary.acknowledged.length - synced;
+    totals.opsVerified += issuedWrites - lostWrites;
+    totals.unacknowledgedLost += lostWrites;
+    finalKeys = model.size;
+    options.log?.(
+      `kill ${kill}/${kills}: ${summary.ready ? `after ${child.lines.length} lines` : "before ready"}${summary.maintenanceAtKill === null ? "" : ` during ${summary.maintenanceAtKill}`}, ` +
+        `acked ${summary.acknowledged.length} (synced ${synced}), prefix ${start}..${j} of issued ..${summary.issuedMax}, recovery ${recovered.recoveryMs.toFixed(1)} ms${recovered.cut ? " (cut)" : ""}`,
+    );
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const sorted = recoveryTimes.slice().sort((left, right) => left - right);
+  return {
+    runtime: runtimeName(),
+    seed,
+    kills,
+    killsBeforeReady: totals.killsBeforeReady,
+    killsDuringMaintenance: totals.maintenance,
+    opsIssued: totals.opsIssued,
+    acknowledgedSynced: totals.acknowledgedSynced,
+    acknowledgedUnsynced: totals.acknowledgedUnsynced,
+    opsVerified: totals.opsVerified,
+    unacknowledgedLost: totals.unacknowledgedLost,
+    recoveryCuts: totals.recoveryCuts,
+    recoveryMs: { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted[sorted.length - 1] ?? 0 },
+    finalKeys,
+    durationMs: performance.now() - started,
+  };
+}
