@@ -1,0 +1,148 @@
+/**
+ * The agent's options: defaults and the reason for each number, and validation. The README's
+ * "The agent" section explains how they fit together.
+ */
+import { InvalidArgumentError } from "./errors.ts";
+import { integerOption, numberOption, RUNS_MAX, resolveShape } from "./shape.ts";
+
+/** Where the reward comes from. */
+export type RewardSource = "latency" | "io";
+
+/** The part of the shape the agent controls. */
+export interface AgentConfig {
+  /** K: runs allowed per level above the last. */
+  readonly runsUpper: number;
+  /** Z: runs allowed at the last level. */
+  readonly runsLast: number;
+  readonly l0Trigger: number;
+}
+
+/** Knobs of {@link CompactionAgent}; all optional. */
+export interface AgentOptions {
+  /** Seed of the agent's random numbers (exploration, ties). Default 1. */
+  readonly seed?: number;
+  /** T, fixed for the agent's life (see README: why T is not an action). Default 10. */
+  readonly sizeRatio?: number;
+  /** Default 10 MiB. */
+  readonly level1Bytes?: number;
+  /** Default 7. */
+  readonly levelCount?: number;
+  /** Largest K and Z the agent may choose. Default T − 1, where tiering saturates (Dostoevsky's bound). */
+  readonly runsMax?: number;
+  /** The L0 trigger ladder: min, max and step. Defaults 2, 8, 2: 2 still batches L0 compactions; 8 is LevelDB's slowdown point; steps of 2 keep the ladder to 4 rungs. */
+  readonly l0TriggerMin?: number;
+  readonly l0TriggerMax?: number;
+  readonly l0TriggerStep?: number;
+  /** The shape to start from. Default leveling, L0 trigger 4 (LevelDB): safe for reads while nothing is known. */
+  readonly initial?: Partial<AgentConfig>;
+  /**
+   * γ, the discount. Default 0.5: a move that costs one bad window but opens a better shape within
+   * about two moves still wins, and near the best shape the values stay distinct enough to climb
+   * under noise (a γ near 1 makes every shape near the best one look alike).
+   */
+  readonly discount?: number;
+  /** α floor. Default 0.1: α = 1/visits averages the first samples, then 0.1 forgets with a half-life of about 7 windows, so values follow a drifting workload. */
+  readonly learningRateMin?: number;
+  /** ε for a workload bucket never seen. Default 0.3. */
+  readonly explorationStart?: number;
+  /** The exploration floor (RusKey): ε never goes below it, so a changed cost is noticed. Default 0.05 (one window in 20). */
+  readonly explorationFloor?: number;
+  /** ε halves after this many windows in a bucket. Default 20 windows. */
+  readonly explorationHalfLife?: number;
+  /**
+   * Optimism about an untried neighbouring shape: the relative cost saving assumed before it is
+   * measured. Default 0.05: above the window-to-window noise we expect, so the agent tries its
+   * neighbours once, and small enough that measured values take over after one visit.
+   */
+  readonly optimism?: number;
+  /**
+   * Roll a move back when the next window's p99 latency exceeds the one before the move by this
+   * factor (same workload bucket). Default 1.25: a quarter worse is well beyond noise.
+   */
+  readonly rollbackRatio?: number;
+  /**
+   * Most runs a point lookup may probe (L0 trigger + K per upper level + Z). Default 30: with
+   * 10-bit Bloom filters (about 1% false positives per run) 30 runs add at most 0.3 I/O to a
+   * lookup, and a scan pays at most 30 seeks.
+   */
+  readonly readAmplificationMax?: number;
+  /** Reward from the window's mean latency (RusKey's choice, default) or its device bytes per operation. */
+  readonly reward?: RewardSource;
+  /** Records kept in the decision log. Default 256. */
+  readonly decisionLogCapacity?: number;
+  /** Seed a last-level move's untried value with what the same move measured at the upper levels (RusKey). Default true. */
+  readonly shareAcrossLevels?: boolean;
+}
+
+/** Options with every default applied and checked. */
+export interface ResolvedAgentOptions {
+  readonly seed: number;
+  readonly sizeRatio: number;
+  readonly level1Bytes: number;
+  readonly levelCount: number;
+  readonly runsMax: number;
+  readonly l0TriggerMin: number;
+  readonly l0TriggerMax: number;
+  readonly l0TriggerStep: number;
+  readonly initial: AgentConfig;
+  readonly discount: number;
+  readonly learningRateMin: number;
+  readonly explorationStart: number;
+  readonly explorationFloor: number;
+  readonly explorationHalfLife: number;
+  readonly optimism: number;
+  readonly rollbackRatio: number;
+  readonly readAmplificationMax: number;
+  readonly reward: RewardSource;
+  readonly decisionLogCapacity: number;
+  readonly shareAcrossLevels: boolean;
+}
+
+/** @throws InvalidArgumentError for any knob out of range or inconsistent. */
+export function resolveAgentOptions(options: AgentOptions = {}): ResolvedAgentOptions {
+  if (options === null || typeof options !== "object") throw new InvalidArgumentError("auradb/compactor: agent options must be an object");
+  const shape = resolveShape({ sizeRatio: options.sizeRatio, level1Bytes: options.level1Bytes, levelCount: options.levelCount });
+  const seed = integerOption("seed", options.seed, 1, 0, 0xffffffff);
+  const runsMax = integerOption("runsMax", options.runsMax, Math.max(1, shape.sizeRatio - 1), 1, RUNS_MAX);
+  const l0TriggerMin = integerOption("l0TriggerMin", options.l0TriggerMin, 2, 1, RUNS_MAX);
+  const l0TriggerMax = integerOption("l0TriggerMax", options.l0TriggerMax, Math.max(8, l0TriggerMin), l0TriggerMin, RUNS_MAX);
+  const l0TriggerStep = integerOption("l0TriggerStep", options.l0TriggerStep, 2, 1, RUNS_MAX);
+  if ((l0TriggerMax - l0TriggerMin) % l0TriggerStep !== 0) {
+    throw new InvalidArgumentError(`auradb/compactor: l0TriggerMax − l0TriggerMin must be a multiple of l0TriggerStep`);
+  }
+  const initialOption = options.initial ?? {};
+  if (initialOption === null || typeof initialOption !== "object") throw new InvalidArgumentError("auradb/compactor: initial must be an object");
+  const initial: AgentConfig = {
+    runsUpper: integerOption("initial.runsUpper", initialOption.runsUpper, 1, 1, runsMax),
+    runsLast: integerOption("initial.runsLast", initialOption.runsLast, 1, 1, runsMax),
+    l0Trigger: integerOption("initial.l0Trigger", initialOption.l0Trigger, Math.min(l0TriggerMax, Math.max(l0TriggerMin, 4)), l0TriggerMin, l0TriggerMax),
+  };
+  if ((initial.l0Trigger - l0TriggerMin) % l0TriggerStep !== 0) throw new InvalidArgumentError("auradb/compactor: initial.l0Trigger is not on the trigger ladder");
+  const reward = options.reward ?? "latency";
+  if (reward !== "latency" && reward !== "io") throw new InvalidArgumentError(`auradb/compactor: reward must be "latency" or "io", got ${String(reward)}`);
+  const shareAcrossLevels = options.shareAcrossLevels ?? true;
+  if (typeof shareAcrossLevels !== "boolean") throw new InvalidArgumentError("auradb/compactor: shareAcrossLevels must be a boolean");
+  const explorationStart = numberOption("explorationStart", options.explorationStart, 0.3, 0, 1);
+  return {
+    seed,
+    sizeRatio: shape.sizeRatio,
+    level1Bytes: shape.level1Bytes,
+    levelCount: shape.levelCount,
+    runsMax,
+    l0TriggerMin,
+    l0TriggerMax,
+    l0TriggerStep,
+    initial,
+    discount: numberOption("discount", options.discount, 0.5, 0, 0.99),
+    learningRateMin: numberOption("learningRateMin", options.learningRateMin, 0.1, 0.001, 1),
+    explorationStart,
+    explorationFloor: numberOption("explorationFloor", options.explorationFloor, Math.min(0.05, explorationStart), 0, explorationStart),
+    explorationHalfLife: numberOption("explorationHalfLife", options.explorationHalfLife, 20, 1, 1e9),
+    optimism: numberOption("optimism", options.optimism, 0.05, 0, 0.9),
+    rollbackRatio: numberOption("rollbackRatio", options.rollbackRatio, 1.25, 1, 1e9),
+    readAmplificationMax: integerOption("readAmplificationMax", options.readAmplificationMax, 30, 2, 4 * RUNS_MAX * RUNS_MAX),
+    reward,
+    decisionLogCapacity: integerOption("decisionLogCapacity", options.decisionLogCapacity, 256, 1, 1 << 20),
+    shareAcrossLevels,
+  };
+}
