@@ -14,7 +14,7 @@
  * Used by crash.test.ts (a short run on each runtime) and scripts/crash-test.ts (long runs).
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -68,7 +68,7 @@ export class CrashTestFailure extends Error {
   readonly start: number;
   readonly dir: string;
   constructor(message: string, details: { seed: number; kill: number; start: number; dir: string }) {
-    super(`${message} (seed ${details.seed}, kill ${details.kill}, child started at op ${details.start}; database kept in ${details.dir})`);
+    super(`${message} (seed ${details.seed}, kill ${details.kill}, child started at op ${details.start}; database kept in ${details.dir}, the child's lines in ${details.dir}.failure.json)`);
     this.name = "CrashTestFailure";
     this.seed = details.seed;
     this.kill = details.kill;
@@ -241,12 +241,16 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
   let finalKeys = 0;
   for (let kill = 1; kill <= kills; kill++) {
     const start = next;
+    let childLines: readonly string[] = [];
     const fail = (message: string): never => {
+      // The child's protocol lines (issues, acks, maintenance) beside the kept database, to study it.
+      writeFileSync(`${dir}.failure.json`, JSON.stringify({ seed, kill, start, message, lines: childLines }));
       throw new CrashTestFailure(message, { seed, kill, start, dir });
     };
     const schedule = random() < openShare ? { afterSpawnMs: lastReadyMs * (0.4 + 0.6 * random()) } : { afterReadyMs: 2 + random() * delayMax };
     const child = await runChild(dir, seed, start, window, schedule);
     if (child.signal !== "SIGKILL") fail(`the writer ended by itself (exit code ${child.code}): ${child.stderr.trim().slice(0, 2000)}`);
+    childLines = child.lines;
     if (child.readyMs !== null) lastReadyMs = child.readyMs;
     const summary = summarize(child.lines, start, seed);
     if (!summary.ready) totals.killsBeforeReady++;
