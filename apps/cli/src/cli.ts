@@ -33,6 +33,7 @@ const loaders: Record<string, () => Promise<{ run: CommandRunner }>> = {
   verify: () => import("./commands/verify.ts"),
   dump: () => import("./commands/dump.ts"),
   bench: () => import("./commands/bench.ts"),
+  repair: () => import("./commands/repair.ts"),
   // Hidden: the demo's writer process.
   "__demo-writer": () => import("./commands/demo-writer.ts"),
 };

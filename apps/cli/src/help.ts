@@ -202,6 +202,31 @@ ${COMMON_OPTIONS}`,
       "auradb bench --workloads fillrandom,readrandom --value-size 4096 --json",
     ],
   },
+  {
+    name: "repair",
+    summary: "salvage every readable record of a damaged database",
+    usage: "auradb repair <dir>",
+    details: `Rebuilds a damaged database from what can still be read, and reports what was lost. The
+damaged files are never changed: the survivors are written to a new database beside <dir>,
+then <dir> is renamed <dir>.broken-<timestamp> and the new database takes its place.
+
+What is read: every table (block by block: a damaged block is skipped, the blocks after it
+are read), every WAL segment (records before and after a damaged region), every value-log
+value a pointer names (an unreadable value loses its key). The manifest and CURRENT are not
+needed; when the manifest is readable, only the tables it lists are used (others are
+leftovers of compactions). Versions are merged by sequence number: the newest wins, and a
+delete hides older puts. The report lists the files read, the entries kept, and each block,
+record or value lost with its file and offset.
+
+Exit code 0 when the repair completed, even with losses; 1 when it could not (nothing was
+renamed then).
+
+Options:
+      --dry-run                     read and report, write nothing
+      --json                        the report as JSON
+${COMMON_OPTIONS}`,
+    examples: ["auradb repair ./my-db", "auradb repair ./my-db --dry-run --json"],
+  },
 ];
 
 /** The top-level help. */

@@ -272,7 +272,13 @@ async function runEngine(
   const { num, valueBytes } = settings;
   const dir = mkdtempSync(join(parentDir, `auradb-bench-${engine.name}-`));
   const results: WorkloadResult[] = [];
-  let store = await engine.open(dir);
+  let store: BenchStore;
+  try {
+    store = await engine.open(dir);
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   /** True while keys 0..num-1 are all present with values of valueBytes. */
   let loaded = false;
   /** True while the store holds nothing (fresh). */
@@ -594,8 +600,19 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   const settings: BenchSettings = { num, valueBytes, workloads, progressStream, quiet: false };
   say(colors.bold(`auradb bench: ${formatCount(num)} keys of ${KEY_BYTES} B, values of ${formatBytes(valueBytes)}; ${workloads.join(", ")}`));
   const results: WorkloadResult[] = [];
-  for (const { engine, open } of loaded) {
-    results.push(...(await runEngine({ name: engine.name, open }, parentDir, settings, data)));
+  const ran: typeof loaded = [];
+  for (const entry of loaded) {
+    try {
+      results.push(...(await runEngine({ name: entry.engine.name, open: entry.open }, parentDir, settings, data)));
+      ran.push(entry);
+    } catch (error) {
+      // A peer whose JS loads but whose native binding does not (built for another runtime
+      // version) fails at its first open: skip it like a missing one, with why.
+      if (entry.engine.packageName === null || results.some((result) => result.engine === entry.engine.name)) throw error;
+      const reason = `${entry.engine.name} could not open a database: ${(error instanceof Error ? error.message : String(error)).split("\n")[0]}`;
+      skipped.push({ engine: entry.engine.name, reason });
+      (json ? printError : print)(errorColors.yellow(reason));
+    }
   }
 
   const cpuList = cpus();
@@ -611,8 +628,8 @@ export async function run(args: string[], _context: CommandContext): Promise<num
       os: `${osType()} ${release()}`,
       runtime: runtimeDescription(),
     },
-    config: { num, valueSize: valueBytes, keySize: KEY_BYTES, workloads, engines: loaded.map(({ engine }) => engine.name), sampleEvery: SAMPLE_EVERY, seeks: data.seekOrder.length },
-    engines: loaded.map(({ engine, version }) => ({ name: engine.name, version, notes: engine.notes })),
+    config: { num, valueSize: valueBytes, keySize: KEY_BYTES, workloads, engines: ran.map(({ engine }) => engine.name), sampleEvery: SAMPLE_EVERY, seeks: data.seekOrder.length },
+    engines: ran.map(({ engine, version }) => ({ name: engine.name, version, notes: engine.notes })),
     skipped,
     results,
   };
