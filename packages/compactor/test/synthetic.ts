@@ -99,15 +99,19 @@ export function windowFor(config: AgentConfig, mix: ModelMix, random: Random, no
 }
 
 /** Runs `steps` windows of `mix`; returns how many windows passed before the shape in force was within `tolerance` of the best. */
-export function train(agent: CompactionAgent, mix: ModelMix, steps: number, random: Random, tolerance = 0.1): { firstGood: number | null } {
+/** Also the regret: the sum over the windows of (cost / best cost − 1). */
+export function train(agent: CompactionAgent, mix: ModelMix, steps: number, random: Random, tolerance = 0.1): { firstGood: number | null; regret: number } {
   const best = bestShape(agent, mix).cost;
   let firstGood: number | null = null;
+  let regret = 0;
   for (let step = 0; step < steps; step++) {
     const config = agent.config();
-    if (firstGood === null && modelCost(config, mix) <= best * (1 + tolerance)) firstGood = step;
+    const cost = modelCost(config, mix);
+    regret += cost / best - 1;
+    if (firstGood === null && cost <= best * (1 + tolerance)) firstGood = step;
     agent.observe(windowFor(config, mix, random), treeFor(config));
   }
-  return { firstGood };
+  return { firstGood, regret };
 }
 
 function gaussian(random: Random): number {
