@@ -15,7 +15,14 @@
  * Only this subpath loads `abstract-level`; `import { AuraDB } from "auradb"` does not.
  */
 import { AbstractIterator, AbstractKeyIterator, AbstractLevel, AbstractSnapshot, AbstractValueIterator } from "abstract-level";
-import type { AbstractDatabaseOptions } from "abstract-level";
+import type {
+  AbstractBatchOperation,
+  AbstractBatchOptions,
+  AbstractChainedBatch,
+  AbstractDatabaseOptions,
+  AbstractDelOptions,
+  AbstractPutOptions,
+} from "abstract-level";
 import { AuraError, ErrorCode, NotFoundError } from "@auradb/fs";
 import { compareBytes } from "@auradb/lsm";
 import { AuraDB, type BatchOperation, type DbIterator, type RangeOptions, type Snapshot } from "./db.ts";
@@ -29,7 +36,29 @@ import type { AuraDBOptions } from "./options.ts";
  */
 export interface AuraLevelOptions<K = string, V = string> extends AbstractDatabaseOptions<K, V>, Omit<AuraDBOptions, "createIfMissing" | "errorIfExists"> {}
 
-/** Options of the private write methods: `sync` as in classic-level (wait for fdatasync). */
+/**
+ * `sync: true`, as in classic-level: the write resolves once fdatasync'd (survives power loss).
+ * Without it the database's `sync` policy applies (default: once the OS has the bytes).
+ */
+export interface AuraLevelWriteOptions {
+  readonly sync?: boolean;
+}
+
+/**
+ * The write methods with `sync` in their options (abstract-level's typings have no place for
+ * an implementation's own write options). NB: declaration merging adds only types.
+ */
+export interface AuraLevel<K = string, V = string> {
+  put(key: K, value: V): Promise<void>;
+  put<KPut = K, VPut = V>(key: KPut, value: VPut, options: AbstractPutOptions<KPut, VPut> & AuraLevelWriteOptions): Promise<void>;
+  del(key: K): Promise<void>;
+  del<KDel = K>(key: KDel, options: AbstractDelOptions<KDel> & AuraLevelWriteOptions): Promise<void>;
+  batch(operations: AbstractBatchOperation<this, K, V>[]): Promise<void>;
+  batch<KBatch = K, VBatch = V>(operations: AbstractBatchOperation<this, KBatch, VBatch>[], options: AbstractBatchOptions<KBatch, VBatch> & AuraLevelWriteOptions): Promise<void>;
+  batch(): AbstractChainedBatch<this, K, V>;
+}
+
+/** Options of the private write methods. */
 interface WriteOptions {
   readonly sync?: boolean;
 }
