@@ -51,7 +51,7 @@ export interface AgentStateData {
   readonly steps: number;
   readonly random: [number, number, number, number];
   readonly bucketWindows: readonly number[];
-  /** Sorted by (bucket, runsUpper, runsLast, l0Trigger), no duplicates. */
+  /** Sorted by (bucket, runsUpper, runsLast, l0Trigger), each key once. */
   readonly entries: readonly {
     readonly bucket: number;
     readonly runsUpper: number;

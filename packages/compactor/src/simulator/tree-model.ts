@@ -2,7 +2,7 @@
  * The simulated tree: levels of runs of tables, each table a key interval [lo, hi] over a space of
  * `keySpace` integer keys holding `entries` of them, spread evenly. No keys are stored: a merge
  * computes how many distinct keys survive from the densities of its inputs (uniform random
- * writes), which is what makes a tiered tree write less and a leveled tree hold fewer duplicates.
+ * writes), which is what makes a tiered tree write less and a leveled tree hold fewer stale versions.
  *
  * Merge arithmetic: over a stretch of keys covered by input tables with densities d1, d2, …
  * (entries / keys in range), a key is present in the output with probability 1 − Π(1 − di),
