@@ -8,7 +8,7 @@
  *   reward  r = −ln(cost per operation in the window)              (latency, or device bytes)
  *   learn   V(s) ← V(s) + α · (r + γ · max_a V(s ⊕ a) − V(s))      (TD on afterstates)
  *   act     a = argmax_a V(s ⊕ a), or a random move with probability ε
- *           a ∈ { keep, K ± 1, Z ± 1, L0 trigger ± step }, masked by the safety rule
+ *           a ∈ { keep, K ± 1, Z ± 1, K and Z ± 1, L0 trigger ± step }, masked by the safety rule
  * ```
  * A move's result is known in advance (it sets the shape), so the agent learns the value of the
  * shapes themselves ("afterstates", Sutton & Barto §6.8) rather than of (state, move) pairs: a
