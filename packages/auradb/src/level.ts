@@ -86,6 +86,7 @@ interface EncodedRange extends ReadOptions {
 }
 
 interface IteratorOptions extends EncodedRange {
+  readonly signal?: AbortSignal;
   readonly keys?: boolean;
   readonly values?: boolean;
   readonly keyEncoding: string;
@@ -118,6 +119,13 @@ const LEVEL_CODES: Partial<Record<string, string>> = {
   [ErrorCode.Closed]: "LEVEL_DATABASE_NOT_OPEN",
   [ErrorCode.NotSupported]: "LEVEL_NOT_SUPPORTED",
 };
+
+/** An iterator read stopped by its `signal` (named `AbortError`, as the web platform's). */
+function abortError(signal: AbortSignal): LevelError {
+  const error = new LevelError("LEVEL_ABORTED", "Operation has been aborted", signal.reason);
+  error.name = "AbortError";
+  return error;
+}
 
 function toLevelError(error: unknown): unknown {
   if (!AuraError.isInstance(error)) return error;
@@ -227,12 +235,14 @@ class Cursor {
   private readonly snapshot: Snapshot;
   /** True when `snapshot` was taken here (implicit), so it is released on close. */
   private readonly ownsSnapshot: boolean;
+  private readonly signal: AbortSignal | null;
   private entries: DbIterator | null = null;
   private keys: Generator<Uint8Array> | null = null;
   private ended = false;
 
-  constructor(db: AuraDB, options: EncodedRange, withValues: boolean) {
+  constructor(db: AuraDB, options: IteratorOptions, withValues: boolean) {
     this.db = db;
+    this.signal = options.signal ?? null;
     this.range = engineRange(options);
     this.reverse = options.reverse;
     this.limit = options.limit;
@@ -258,7 +268,17 @@ class Cursor {
     this.ended = false;
   }
 
+  /**
+   * The next entry. NB: abstract-level checks the signal before a read starts; a read under way
+   * when it fires (the await here always yields once) rejects with LEVEL_ABORTED.
+   */
   async next(): Promise<[Uint8Array, Uint8Array | undefined] | undefined> {
+    const entry = await this.read();
+    if (this.signal?.aborted === true) throw abortError(this.signal);
+    return entry;
+  }
+
+  private async read(): Promise<[Uint8Array, Uint8Array | undefined] | undefined> {
     if (this.ended) return undefined;
     try {
       if (this.entries !== null) {
@@ -422,6 +442,7 @@ function manifest(): { encodings: { view: true } } & Record<string, unknown> {
     has: true,
     getSync: true,
     seek: true,
+    signals: { iterators: true },
   };
 }
 

@@ -47,6 +47,8 @@ function skipReason(name: string, run: "root" | "sublevel"): string | undefined 
 
 interface SuiteResult {
   tests: number;
+  /** Tests registered by each pass of the suite. */
+  perRun: { root: number; sublevel: number };
   passed: number;
   failed: string[];
   skipped: { name: string; reason: string }[];
@@ -59,7 +61,7 @@ async function runSuite(): Promise<SuiteResult> {
   const root = mkdtempSync(join(tmpdir(), "auradb-level-suite-"));
   let databases = 0;
   const harness = tape.createHarness();
-  const result: SuiteResult = { tests: 0, passed: 0, failed: [], skipped: [], assertions: 0, tap: "" };
+  const result: SuiteResult = { tests: 0, perRun: { root: 0, sublevel: 0 }, passed: 0, failed: [], skipped: [], assertions: 0, tap: "" };
   const failedTests = new Set<tape.Test>();
   let firstName: string | undefined;
   let run: "root" | "sublevel" = "root";
@@ -72,6 +74,7 @@ async function runSuite(): Promise<SuiteResult> {
     const callback = rest[rest.length - 1] as tape.TestCase;
     const reason = skipReason(name, run);
     result.tests++;
+    result.perRun[run]++;
     if (reason !== undefined) {
       result.skipped.push({ name: label, reason });
       return harness(label, { skip: true }, callback);
@@ -133,7 +136,7 @@ it("abstract-level's shared test suite passes against AuraLevel (root and sublev
   const result = await runSuite();
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(
-    `abstract-level suite: ${result.tests} tests, ${result.passed} passed, ${result.failed.length} failed, ` +
+    `abstract-level suite: ${result.tests} tests (${result.perRun.root} on the database, ${result.perRun.sublevel} on a sublevel), ${result.passed} passed, ${result.failed.length} failed, ` +
       `${result.skipped.length} skipped; ${result.assertions} assertions; ${seconds} s`,
   );
   for (const skip of result.skipped) console.log(`  skipped: ${skip.name} (${skip.reason})`);
