@@ -58,11 +58,6 @@ export interface AuraLevel<K = string, V = string> {
   batch(): AbstractChainedBatch<this, K, V>;
 }
 
-/** Options of the private write methods. */
-interface WriteOptions {
-  readonly sync?: boolean;
-}
-
 /** Options every private read receives (encodings are always 'view' here, so unused). */
 interface ReadOptions {
   readonly snapshot?: AbstractSnapshot;
@@ -488,14 +483,18 @@ export class AuraLevel<K = string, V = string> extends AbstractLevel<Uint8Array,
     }
   }
 
+  /**
+   * NB: on failure the engine stays, as abstract-level then reports the database open again;
+   * the engine refuses further work after any close, and a second close is a no-op for it.
+   */
   async _close(): Promise<void> {
-    const engine = this.engine;
-    this.engine = null;
+    if (this.engine === null) return;
     try {
-      await engine?.close();
+      await this.engine.close();
     } catch (error) {
       rethrow(error);
     }
+    this.engine = null;
   }
 
   async _get(key: ArrayBufferView, options: ReadOptions): Promise<Uint8Array | undefined> {
@@ -541,7 +540,7 @@ export class AuraLevel<K = string, V = string> extends AbstractLevel<Uint8Array,
     return (await this._getMany(keys, options)).map((value) => value !== undefined);
   }
 
-  async _put(key: ArrayBufferView, value: ArrayBufferView, options: WriteOptions): Promise<void> {
+  async _put(key: ArrayBufferView, value: ArrayBufferView, options: AuraLevelWriteOptions): Promise<void> {
     const keyBytes = checkKey(key);
     try {
       await this.auradb.put(keyBytes, asBytes(value), { sync: options.sync === true });
@@ -550,7 +549,7 @@ export class AuraLevel<K = string, V = string> extends AbstractLevel<Uint8Array,
     }
   }
 
-  async _del(key: ArrayBufferView, options: WriteOptions): Promise<void> {
+  async _del(key: ArrayBufferView, options: AuraLevelWriteOptions): Promise<void> {
     const keyBytes = checkKey(key);
     try {
       await this.auradb.delete(keyBytes, { sync: options.sync === true });
@@ -559,7 +558,7 @@ export class AuraLevel<K = string, V = string> extends AbstractLevel<Uint8Array,
     }
   }
 
-  async _batch(operations: EncodedOperation[], options: WriteOptions): Promise<void> {
+  async _batch(operations: EncodedOperation[], options: AuraLevelWriteOptions): Promise<void> {
     const converted: BatchOperation[] = new Array(operations.length);
     for (let index = 0; index < operations.length; index++) {
       const operation = operations[index]!;
