@@ -6,6 +6,7 @@ import {
   AuraError,
   ClosedError,
   CorruptionError,
+  dirname,
   ErrorCode,
   type File,
   type FileSystem,
@@ -202,6 +203,14 @@ const GC_BACKGROUND_BYTES_PER_SECOND = 64 * 1024 * 1024;
 /** Live entries relocated per write. */
 const GC_BATCH_ENTRIES = 256;
 const GC_BATCH_BYTES = 4 * 1024 * 1024;
+/**
+ * Background GC slows user writes down (one yield each) while the value log's closed files hold
+ * at least this share of garbage: space amplification 2.5 there. Above the default collection
+ * ratio (0.5), so that ordinary GC runs without slowing anyone.
+ */
+const GC_SLOWDOWN_GARBAGE_SHARE = 0.6;
+/** While background GC runs, one user write in this many yields to the event loop (fairness, see `write`). */
+const GC_YIELD_EVERY_WRITES = 16;
 /** The value log's own limit on one value. */
 const VLOG_VALUE_BYTES_MAX = 256 * 1024 * 1024;
 
@@ -457,6 +466,17 @@ export class AuraDB {
   /** Collected value-log files being deleted now. */
   private readonly vlogDeleting = new Set<number>();
   private gcRunning: Promise<GcResult> | null = null;
+  /**
+   * True while background value-log GC runs and the value log's closed files are mostly garbage
+   * (share >= GC_SLOWDOWN_GARBAGE_SHARE): user writes then yield to the event loop once each, so
+   * that GC, which shares the thread, keeps up with a sustained overwrite load (the soak found it
+   * collecting at a fifteenth of its idle speed under 8 busy writers, the log growing unbounded).
+   */
+  private gcBehind = false;
+  /** The last write waiting in `admit` (later writes queue behind it), or null. */
+  private admission: Promise<void> | null = null;
+  /** User writes since the last one that yielded to a running GC. */
+  private writesSinceGcYield = 0;
   private readonly resolver: PointerResolver = {
     resolveSync: (batch) => {
       const { slots, pointers, keys } = this.pointersOf(batch);
@@ -553,10 +573,21 @@ export class AuraDB {
       if (hasDatabase && resolved.errorIfExists) throw new InvalidArgumentError(`auradb: a database exists at ${path}`, { path });
       if (!hasDatabase) {
         if (!resolved.createIfMissing) throw new NotFoundError(`auradb: no database at ${path}`, { path });
-        const foreign = (await fs.list(path)).filter((name) => name !== LOCK_FILE);
+        const names = (await fs.list(path)).filter((name) => name !== LOCK_FILE);
+        // A creation that failed before CURRENT was written leaves a manifest or a temporary
+        // file and nothing else (no write was ever acknowledged): start it over.
+        const leftovers = names.filter((name) => {
+          const parsed = parseFileName(name);
+          return parsed !== null && (parsed.kind === FileKind.Manifest || parsed.kind === FileKind.Temporary);
+        });
+        const foreign = names.filter((name) => !leftovers.includes(name));
         if (foreign.length > 0) {
           throw new InvalidArgumentError(`auradb: ${path} is not empty and holds no database (found ${foreign.slice(0, 3).join(", ")})`, { path });
         }
+        for (const name of leftovers) await fs.remove(joinPath(path, name));
+        // NB: the directory's entry in its parent must be durable before any write in it is
+        // acknowledged; a sync that failed in an earlier attempt at creating it is retried here.
+        if (dirname(path) !== path) await fs.syncDir(dirname(path));
       }
       return await AuraDB.recover(path, fs, resolved, lock);
     } catch (error) {
@@ -766,10 +797,33 @@ export class AuraDB {
    */
   private async write(operations: Operation[], sync: boolean | undefined, recheck?: (operations: Operation[]) => Operation[]): Promise<void> {
     this.checkWritable();
-    if (this.needsRoom() || this.level0Count() >= this.options.l0SlowdownFiles) await this.makeRoom();
-    while (this.writeBarrier !== null) await this.writeBarrier;
+    const gcYieldDue = recheck === undefined && this.gcRunning !== null && (this.gcBehind || this.writesSinceGcYield + 1 >= GC_YIELD_EVERY_WRITES);
+    if (recheck === undefined && this.gcRunning !== null) this.writesSinceGcYield++;
+    if (
+      this.admission !== null ||
+      gcYieldDue ||
+      this.writeBarrier !== null ||
+      this.needsRoom() ||
+      this.level0Count() >= this.options.l0SlowdownFiles
+    ) {
+      // NB: the admission is released only once this write has taken its sequence numbers.
+      const release = await this.admit(gcYieldDue);
+      try {
+        return this.writeAdmitted(operations, sync, recheck);
+      } finally {
+        release();
+      }
+    }
+    return this.writeAdmitted(operations, sync, recheck);
+  }
+
+  private writeAdmitted(operations: Operation[], sync: boolean | undefined, recheck: ((operations: Operation[]) => Operation[]) | undefined): Promise<void> {
     this.checkWritable();
     if (recheck === undefined) return this.writeNow(operations, sync);
+    return this.writeExclusive(operations, sync, recheck);
+  }
+
+  private async writeExclusive(operations: Operation[], sync: boolean | undefined, recheck: (operations: Operation[]) => Operation[]): Promise<void> {
     // An exclusive write: no write may be between taking its sequence numbers and reaching the
     // memtable while `recheck` looks at the memtable, or it would miss that write (and a GC
     // relocation would overwrite it). New writes wait at the barrier; in-flight ones drain.
@@ -788,6 +842,43 @@ export class AuraDB {
       release();
     }
     return written;
+  }
+
+  /**
+   * The waits a write may owe before it takes its sequence numbers (back-pressure, a yield to a
+   * running GC, an exclusive write's barrier), in call order: a write that arrives while an
+   * earlier one waits queues behind it, so that sequence numbers follow call order even when
+   * only the earlier write had to wait (a later write overtaking it would make a crash leave a
+   * state that is no prefix of the issued writes: the kill -9 test found it). Resolves, when the
+   * write may proceed, to the function that lets the next one in: call it once this write has
+   * taken its sequence numbers.
+   */
+  private async admit(gcYieldDue: boolean): Promise<() => void> {
+    const earlier = this.admission;
+    let admitted!: () => void;
+    const mine = new Promise<void>((resolve) => (admitted = resolve));
+    this.admission = mine;
+    const release = () => {
+      if (this.admission === mine) this.admission = null;
+      admitted();
+    };
+    try {
+      if (earlier !== null) await earlier;
+      if (this.needsRoom() || this.level0Count() >= this.options.l0SlowdownFiles) await this.makeRoom();
+      if (gcYieldDue) {
+        // NB: writes that never wait for I/O (group commit, synchronous appends) run on microtasks
+        // only, and would starve the GC's asynchronous reads (macrotasks) for as long as they come.
+        this.writesSinceGcYield = 0;
+        const started = performance.now();
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        this.counters.stallMs += performance.now() - started;
+      }
+      while (this.writeBarrier !== null) await this.writeBarrier;
+      return release;
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   private async writeNow(operations: Operation[], sync: boolean | undefined): Promise<void> {
@@ -1152,6 +1243,7 @@ export class AuraDB {
   /** Starts a background collection when some file is over the ratio (and none is running). */
   private scheduleValueLogGc(): void {
     const ratio = this.options.valueLogGcRatio;
+    this.gcBehind = ratio > 0 && this.closedFilesGarbageShare() >= GC_SLOWDOWN_GARBAGE_SHARE;
     if (ratio === 0 || this.gcRunning !== null || this.closing || this.closed || this.backgroundError !== null) return;
     if (this.gcCandidates(ratio).length === 0) return;
     const run = this.collectValueLog(ratio, GC_BACKGROUND_BYTES_PER_SECOND);
@@ -1163,7 +1255,22 @@ export class AuraDB {
       })
       .finally(() => {
         if (this.gcRunning === run) this.gcRunning = null;
+        // More files may have crossed the ratio while this run worked (and the slowdown ends here).
+        this.scheduleValueLogGc();
       });
+  }
+
+  /** Garbage bytes / bytes over the value log's closed (not active) files. */
+  private closedFilesGarbageShare(): number {
+    const garbage = this.versions.valueLogGarbage;
+    let bytes = 0;
+    let dead = 0;
+    for (const file of this.vlog.files()) {
+      if (file.active) continue;
+      bytes += file.bytes;
+      dead += Math.min(file.bytes, garbage.get(file.fileNumber) ?? 0);
+    }
+    return bytes === 0 ? 0 : dead / bytes;
   }
 
   private gcCandidates(ratio: number): { fileNumber: number; bytes: number }[] {

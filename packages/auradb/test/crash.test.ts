@@ -20,7 +20,6 @@ const SEED = Number(process.env.AURADB_CRASH_SEED ?? Math.floor(Math.random() * 
 
 describe("kill -9 of a writer process", () => {
   it(`survives ${KILLS} SIGKILLs of a sequential writer with every acknowledged write and a prefix of the issued ones`, async () => {
-    // NB: window 1 (one write in flight); concurrent writers hit the known bug below.
     const report = await runCrashTest({ kills: KILLS, seed: SEED, window: 1 });
     assert.equal(report.kills, KILLS, `seed ${SEED}`);
     // The run did write: a crash test whose children never got to write would prove nothing.
@@ -28,16 +27,15 @@ describe("kill -9 of a writer process", () => {
     assert.ok(report.opsVerified >= report.acknowledgedSynced + report.acknowledgedUnsynced, `seed ${SEED}: every acknowledged write lies in a verified prefix`);
   });
 
-  // KNOWN BUG (found by this test with 4 writes in flight): a write issued later can be applied
-  // while earlier-issued ones are not, so a kill leaves a hole. Seed 424242, kill 23: the child
-  // issued writes 601 (sync delete) and 602 (sync put), then 603..612; 603..611 were acknowledged
-  // and recovered, 601 and 602 were never acknowledged (still pending ~20 ms later) and are absent.
-  // Seed 20260101, kill 50: write 1203 (a put) absent while 1204..1207 are present. Likely cause:
-  // writes waiting in back-pressure (makeRoom) take their sequence numbers after writes issued
-  // later that found room. Replay: npm run crash-test -- --kills 100 --seed 424242 --window 4
-  // (kill timing is not deterministic: it fails within ~50 kills in our runs). Unskip when fixed.
-  it.skip("survives SIGKILLs of a writer with 4 writes in flight (KNOWN BUG: out-of-order writes under back-pressure)", async () => {
+  // Four writes in flight: found that a write waiting in back-pressure could take its sequence
+  // numbers after a later write that found room, so a kill left a hole (seed 424242, kill 23:
+  // writes 601 and 602 absent, 603..611 present; seed 20260101, kill 50). Writes now pass the
+  // back-pressure waits in call order (`admit` in db.ts). Replay a seed with
+  // npm run crash-test -- --kills 100 --seed <seed> --window 4
+  it(`survives ${KILLS} SIGKILLs of a writer with 4 writes in flight`, async () => {
     const report = await runCrashTest({ kills: KILLS, seed: SEED, window: 4 });
     assert.equal(report.kills, KILLS, `seed ${SEED}`);
+    assert.ok(report.acknowledgedSynced + report.acknowledgedUnsynced > KILLS, `seed ${SEED}: ${JSON.stringify(report)}`);
+    assert.ok(report.opsVerified >= report.acknowledgedSynced + report.acknowledgedUnsynced, `seed ${SEED}: every acknowledged write lies in a verified prefix`);
   });
 });

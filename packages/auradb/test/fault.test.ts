@@ -72,18 +72,14 @@ describe("fail-stop after a failed fsync (fsyncgate)", () => {
   });
 });
 
-/** A database that a fault during its creation leaves unopenable (see the skipped test below). */
-const CREATION_BUG = "is not empty and holds no database";
-
 describe(`fault sweep over a fixed workload (every ${STRIDE}th fault point; crash images alternate process / synced-only)`, () => {
   let report: SweepReport | undefined;
   const run = async (): Promise<SweepReport> => (report ??= await sweep({ stride: STRIDE, modes: "alternate" }));
 
   it("every fault surfaces as a typed error or is tolerated; fail-stop holds; every image recovers a prefix with every acknowledged write", async () => {
     const result = await run();
-    const unexpected = result.failures.filter((failure) => !failure.problems.every((problem) => problem.includes(CREATION_BUG)));
     assert.deepEqual(
-      unexpected.map((failure) => `${failure.kind} k=${failure.k} (${failure.call}) ${failure.mode}: ${failure.problems.join(" | ")}`),
+      result.failures.map((failure) => `${failure.kind} k=${failure.k} (${failure.call}) ${failure.mode}: ${failure.problems.join(" | ")}`),
       [],
     );
     for (const kind of result.kinds) {
@@ -102,11 +98,10 @@ describe(`fault sweep over a fixed workload (every ${STRIDE}th fault point; cras
     assert.deepEqual(fsyncFail.toleratedPoints, [], "a failed fsync always reaches the caller");
   });
 
-  // KNOWN BUG (found by this sweep): an I/O error while AuraDB.open creates a database (EIO on the
-  // rename of CURRENT.tmp, ENOSPC on the first MANIFEST write) leaves files behind that every later
-  // open refuses with InvalidArgumentError ("not empty and holds no database"): the directory needs
-  // manual cleanup. Unskip once creation is atomic or retryable.
-  it.skip("a fault while creating the database leaves a directory that opens (KNOWN BUG: EIO k=21, ENOSPC k=1)", async () => {
+  // Found by this sweep: an I/O error while AuraDB.open created a database (EIO on the rename of
+  // CURRENT.tmp, ENOSPC on the first MANIFEST write) left files behind that every later open
+  // refused ("not empty and holds no database"). Open now starts such a creation over.
+  it("a fault while creating the database leaves a directory that opens (EIO k=21, ENOSPC k=1)", async () => {
     for (const [kind, k] of [["EIO", 21], ["ENOSPC", 1]] as const) {
       const result = await runFaultPoint(kind, k, "process");
       assert.deepEqual(result.problems, [], `${kind} k=${k}`);
