@@ -189,7 +189,7 @@ rocksdb-native better-sqlite3). One that is missing is skipped with a note.
 
 Options:
   -w, --workloads <list>            comma-separated (default: all but fillbatch, in the order above)
-  -n, --num <count>                 keys (default 50000: about 10 s for AuraDB alone)
+  -n, --num <count>                 keys (default 50000: a few seconds for AuraDB alone)
       --value-size <bytes>          value size (default 100)
       --vs <list>                   peers: classic-level, lmdb, rocksdb-native, better-sqlite3
       --json                        the results as JSON on stdout (progress goes to stderr)
