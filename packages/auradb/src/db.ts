@@ -317,6 +317,8 @@ export class DbIterator implements Iterable<[Uint8Array, Uint8Array]>, AsyncIter
   private readonly resolver: PointerResolver | null;
   private batch: EntryBatch = { keys: [], values: [], kinds: [] };
   private index = 0;
+  /** Entries handed to the caller (what `limit` counts across seeks). */
+  private returned = 0;
   private closed = false;
 
   /** @internal `resolver` turns value pointers into values (null: values are not wanted). */
@@ -333,6 +335,7 @@ export class DbIterator implements Iterable<[Uint8Array, Uint8Array]>, AsyncIter
       if (this.resolver !== null && hasPointer(this.batch)) this.resolver.resolveSync(this.batch);
     }
     const index = this.index++;
+    this.returned++;
     return [this.batch.keys[index]!, this.batch.values[index]!];
   }
 
@@ -343,6 +346,7 @@ export class DbIterator implements Iterable<[Uint8Array, Uint8Array]>, AsyncIter
       if (this.resolver !== null && hasPointer(this.batch)) await this.resolver.resolve(this.batch);
     }
     const index = this.index++;
+    this.returned++;
     return [this.batch.keys[index]!, this.batch.values[index]!];
   }
 
@@ -360,11 +364,13 @@ export class DbIterator implements Iterable<[Uint8Array, Uint8Array]>, AsyncIter
 
   /**
    * Moves to the first entry at or after `target` (at or before it, for a reverse iterator),
-   * within the iterator's bounds. Entries already returned still count against `limit`.
+   * within the iterator's bounds. Entries already returned still count against `limit` (entries
+   * read ahead and not returned do not).
    */
   seek(target: Bytes): void {
     if (this.closed) throw new ClosedError("auradb: the iterator is closed");
-    this.inner.seek(toBytes(target, "a seek target"));
+    // NB: entries read ahead into the batch and dropped here do not count against `limit`.
+    this.inner.seek(toBytes(target, "a seek target"), this.returned);
     this.batch.keys.length = 0;
     this.index = 0;
   }

@@ -163,6 +163,20 @@ describe("AuraDB API", () => {
 });
 
 describe("DbIterator.seek", () => {
+  it("limit counts the entries returned, not those read ahead (a seek after creation or reads)", async () => {
+    const { db } = await openMemory();
+    for (let index = 0; index < 10; index++) await db.put(`k${index}`, `v${index}`);
+    const name = (entry: [Uint8Array, Uint8Array] | undefined) => (entry === undefined ? "end" : text(entry[0]));
+    const one = db.iterator({ limit: 1 });
+    one.seek("k5");
+    assert.deepEqual([name(one.nextSync()), name(one.nextSync())], ["k5", "end"]);
+    const two = db.iterator({ limit: 2 });
+    assert.equal(name(two.nextSync()), "k0");
+    two.seek("k7");
+    assert.deepEqual([name(two.nextSync()), name(two.nextSync())], ["k7", "end"]);
+    await db.close();
+  });
+
   it("repositions within the bounds, in both directions", async () => {
     const fs = new MemFs();
     const db = await AuraDB.open("/db", { fs, memtableBytes: 4096 });

@@ -75,6 +75,8 @@ export class UserIterator {
   private readonly upperInclusive: boolean;
   /** The bounds exclude every key: the input is never touched. */
   private readonly emptyRange: boolean;
+  /** The `limit` option (Infinity: none). */
+  private readonly limit: number;
   /** Entries that may still be yielded (Infinity: no limit). */
   private remaining: number;
   private positioned = false;
@@ -105,7 +107,8 @@ export class UserIterator {
     this.input = input;
     this.snapshotSeq = seq;
     this.reverse = options.reverse === true;
-    this.remaining = limit === undefined || limit < 0 ? Infinity : limit;
+    this.limit = limit === undefined || limit < 0 ? Infinity : limit;
+    this.remaining = this.limit;
 
     // The stricter of gt/gte, and of lt/lte; at equal keys the exclusive bound is the stricter.
     let lowerKey: Uint8Array | null = options.gte ?? null;
@@ -198,10 +201,15 @@ export class UserIterator {
   /**
    * Positions at the first entry at or after `target` in iteration order: the smallest key >=
    * target going forward, the largest key <= target in reverse; clamped to the bounds. The
-   * limit keeps counting (entries yielded before a seek count).
+   * limit keeps counting: every entry positioned on before the seek counts, or, with
+   * `consumed`, only that many (a consumer that read ahead gives back what it never handed on).
    */
-  seek(target: Uint8Array): void {
+  seek(target: Uint8Array, consumed?: number): void {
     this.checkOpen();
+    if (consumed !== undefined) {
+      if (!Number.isInteger(consumed) || consumed < 0) throw new RangeError(`auradb/lsm: consumed must be an integer >= 0, got ${consumed}`);
+      this.remaining = Math.max(0, this.limit - consumed);
+    }
     this.position(target);
   }
 
