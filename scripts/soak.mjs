@@ -115,7 +115,7 @@ const reporter = setInterval(() => {
     `| ${sample.elapsed} | ${sample.opsPerSecond} | ${sample.p50.toFixed(3)} | ${sample.p99.toFixed(3)} | ${sample.heap.toFixed(0)} | ${sample.rss.toFixed(0)} | ${stats.levels
       .filter((level) => level.files > 0)
       .map((level) => `L${level.level}:${level.files}`)
-      .join(' ')} | ${(stats.valueLog.bytes / MiB).toFixed(0)} (${(stats.valueLog.garbageBytes / MiB).toFixed(0)}) | ${stats.valueLog.gcRuns} |`,
+      .join(' ')} | ${(stats.valueLog.bytes / MiB).toFixed(0)} (${(stats.valueLog.garbageBytes / MiB).toFixed(0)}) | ${stats.valueLog.gcRuns} (read ${(stats.valueLog.bytesRead / MiB).toFixed(0)} MiB) |`,
   );
   latencies = [];
   ops = 0;
