@@ -19,6 +19,7 @@ export type { CompactionIteratorOptions, CompactionCounters } from "./compaction
 export { LeveledPolicy, overlappingTables } from "./compaction/leveled.ts";
 export type { LeveledPolicyOptions, LeveledPlan } from "./compaction/leveled.ts";
 export { Version, VersionSet } from "./version/version-set.ts";
+export type { Run } from "./version/version-set.ts";
 export type { VersionSetOptions } from "./version/version-set.ts";
 export { decodeEdit, encodeEdit } from "./version/edit.ts";
 export type { VersionEdit } from "./version/edit.ts";

@@ -80,6 +80,13 @@ export interface TableMeta {
   /** Lowest and highest sequence numbers of any entry. */
   readonly minSeq: number;
   readonly maxSeq: number;
+  /**
+   * The sorted run of its level (L1+) the table belongs to: tables of one run are sorted and
+   * disjoint, runs of a level may overlap, and a higher run number holds newer data. Absent (or 0)
+   * is the level's base run: a database written with one run per level has no other (manifest tag
+   * 6, docs/format/manifest.md). Ignored in L0, where every table is a run of its own.
+   */
+  readonly run?: number;
 }
 
 /** The tree as a compaction policy sees it: plain data. */

@@ -18,6 +18,13 @@ export const EditTag = {
   LastSequence: 3,
   DeletedTable: 4,
   AddedTable: 5,
+  /**
+   * The run (in its level) of a table the same edit adds: fileNumber, run. Required, not optional:
+   * a reader that ignored it would take the overlapping runs of a tiered level for one sorted run
+   * and answer reads wrongly. Written only for runs other than 0, so a database kept at one run per
+   * level never carries it and older readers still open it.
+   */
+  TableRun: 6,
 } as const;
 export const SAFE_TO_IGNORE_TAG_MIN = 64;
 /**
@@ -56,6 +63,9 @@ export function encodeEdit(edit: VersionEdit): Uint8Array {
   for (const { level, table } of edit.addedTables ?? []) {
     parts.push(EditTag.AddedTable, level, table.fileNumber, table.fileBytes, table.entryCount, table.deleteCount, table.minSeq, table.maxSeq);
     parts.push(table.smallestKey.length, table.smallestKey, table.smallestSeq, table.largestKey.length, table.largestKey, table.largestSeq);
+  }
+  for (const { level, table } of edit.addedTables ?? []) {
+    if (level > 0 && table.run !== undefined && table.run !== 0) parts.push(EditTag.TableRun, table.fileNumber, table.run);
   }
   const optional = (tag: number, numbers: number[]) => {
     let length = 0;
@@ -112,6 +122,7 @@ export function decodeEdit(bytes: Uint8Array, path: string): VersionEdit {
     return level;
   };
   const edit: VersionEdit = {};
+  const runs: { fileNumber: number; run: number }[] = [];
   while (offset < bytes.length) {
     const tag = read();
     switch (tag) {
@@ -144,6 +155,9 @@ export function decodeEdit(bytes: Uint8Array, path: string): VersionEdit {
         (edit.addedTables ??= []).push({ level, table });
         break;
       }
+      case EditTag.TableRun:
+        runs.push({ fileNumber: read(), run: read() });
+        break;
       case OptionalTag.ValueLogGarbage:
       case OptionalTag.ValueLogRemoved: {
         const length = read();
@@ -162,6 +176,11 @@ export function decodeEdit(bytes: Uint8Array, path: string): VersionEdit {
         if (tag < SAFE_TO_IGNORE_TAG_MIN) fail(`unknown required tag ${tag}`);
         readBytes(); // a newer writer's optional field
     }
+  }
+  for (const { fileNumber, run } of runs) {
+    const added = edit.addedTables?.find((entry) => entry.table.fileNumber === fileNumber && entry.level > 0);
+    if (added === undefined) fail(`run ${run} given for table ${fileNumber}, which the edit does not add below L0`);
+    added!.table = { ...added!.table, run };
   }
   return edit;
 }

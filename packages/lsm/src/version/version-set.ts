@@ -19,14 +19,44 @@ import { CURRENT_FILE, manifestFileName } from "../filenames.ts";
 import type { TableMeta } from "../types.ts";
 import { decodeEdit, encodeEdit, type VersionEdit } from "./edit.ts";
 
-/** An immutable picture of the tree. L0 newest table first; deeper levels sorted by key, disjoint. */
+/** One sorted run of a level: tables sorted by key and disjoint. */
+export interface Run {
+  /** The run number (`TableMeta.run`, 0 when absent); in L0, the table's file number. Higher is newer. */
+  readonly id: number;
+  readonly tables: readonly TableMeta[];
+}
+
+/**
+ * An immutable picture of the tree. L0: every table a run of its own, newest (highest file number)
+ * first. L1+: one or more sorted runs (a leveled level has one, a tiered level several), newest
+ * first; a point read probes one table per run, newest run first.
+ */
 export class Version {
+  /**
+   * Every level's tables as one flat list (for callers that want them all): L0 newest first,
+   * deeper levels by smallest key. NB: a deeper level is sorted and disjoint only when it holds one
+   * run; read through `runs(level)` to find a key.
+   */
   readonly levels: readonly (readonly TableMeta[])[];
+  readonly #runs: readonly (readonly Run[])[];
   /** Readers (iterators, snapshots) holding this version: its tables stay on disk while > 0. */
   refs = 0;
 
+  /** @throws CorruptionError when a run of a level L1+ is not sorted and disjoint. */
   constructor(levels: readonly (readonly TableMeta[])[]) {
     this.levels = levels;
+    this.#runs = levels.map((tables, level) => (level === 0 ? tables.map((table) => ({ id: table.fileNumber, tables: [table] })) : groupRuns(level, tables)));
+  }
+
+  /** The runs of `level`, newest first (empty for a missing level). */
+  runs(level: number): readonly Run[] {
+    return this.#runs[level] ?? [];
+  }
+
+  /** True when every level L1+ holds at most one run (the shape LevelDB's picker understands). */
+  oneRunPerLevel(): boolean {
+    for (let level = 1; level < this.#runs.length; level++) if (this.#runs[level]!.length > 1) return false;
+    return true;
   }
 
   /** Every file number this version names. */
@@ -41,6 +71,13 @@ export class Version {
     let bytes = 0;
     for (const table of this.levels[level] ?? []) bytes += table.fileBytes;
     return bytes;
+  }
+
+  /** The largest run number in any level L1+ (0 when none): a new run must be numbered above it. */
+  largestRun(): number {
+    let largest = 0;
+    for (let level = 1; level < this.#runs.length; level++) for (const run of this.#runs[level]!) largest = Math.max(largest, run.id);
+    return largest;
   }
 
   /** This version with `edit`'s tables removed and added (counters are the set's business). */
@@ -65,6 +102,30 @@ export class Version {
     }
     return new Version(levels);
   }
+}
+
+/** The runs of a level L1+ (tables sorted by smallest key), newest first; checks each is disjoint. */
+function groupRuns(level: number, tables: readonly TableMeta[]): Run[] {
+  const byRun = new Map<number, TableMeta[]>();
+  for (const table of tables) {
+    const id = table.run ?? 0;
+    let run = byRun.get(id);
+    if (run === undefined) byRun.set(id, (run = []));
+    run.push(table);
+  }
+  const runs = [...byRun].map(([id, runTables]) => ({ id, tables: runTables })).sort((a, b) => b.id - a.id);
+  for (const run of runs) {
+    for (let index = 1; index < run.tables.length; index++) {
+      const previous = run.tables[index - 1]!;
+      const table = run.tables[index]!;
+      // Invariant: a run is sorted and disjoint (a shared boundary key ordered by sequence).
+      const byKey = compareBytes(previous.largestKey, table.smallestKey);
+      if (byKey > 0 || (byKey === 0 && previous.largestSeq <= table.smallestSeq)) {
+        throw new CorruptionError(`auradb/lsm: L${level} run ${run.id}: tables ${previous.fileNumber} and ${table.fileNumber} overlap`);
+      }
+    }
+  }
+  return runs;
 }
 
 export interface VersionSetOptions {
@@ -168,6 +229,8 @@ export class VersionSet {
         applyValueLogGarbage(valueLogGarbage, edit);
       }
       for (const fileNumber of version.fileNumbers()) nextFile = Math.max(nextFile, fileNumber + 1);
+      // NB: run numbers come from the file-number counter, so a new run always numbers above them.
+      nextFile = Math.max(nextFile, version.largestRun() + 1);
       nextFile = Math.max(nextFile, manifestNumber + 1);
       while (version.levels.length < levelCount) version = new Version([...version.levels, []]);
     }
