@@ -16,7 +16,11 @@ import {
   mkdirDurable,
   NotFoundError,
   ReadOnlyError,
+  isNotFound,
+  readFile,
+  writeFileAtomic,
 } from "@auradb/fs";
+import { CompactionAgent, type CompactionPolicy as ShapePolicy, type DecisionRecord, type ShapeParameters, levelTargetBytes } from "@auradb/compactor";
 import { nodeFs } from "@auradb/fs/node";
 import {
   BlockCache,
@@ -47,7 +51,20 @@ import { decodePointer, encodePointer, ValueLog, type VlogEntry, type ValuePoint
 import { Wal } from "@auradb/wal";
 import { setImmediate } from "node:timers";
 import { decodeBatch, encodeBatch, type Operation } from "./codec.ts";
-import { type AuraDBOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
+import { type AuraDBOptions, type CompactionStyle, LEVEL_COUNT, type ResolvedOptions, resolveOptions } from "./options.ts";
+import {
+  type CompactionJob,
+  fixedPolicy,
+  jobFromDecision,
+  keyMayExistOutside,
+  LATENCY_SAMPLE_EVERY,
+  leveledShape,
+  mergeRunsJob,
+  rangeJob,
+  tableHolding,
+  treeViewOf,
+  WindowRecorder,
+} from "./compaction.ts";
 import { LearnedAdvisor, type LearnedLevelStats } from "./learned.ts";
 import { AutoThreshold } from "./threshold.ts";
 
@@ -125,7 +142,21 @@ export interface GcResult {
 
 /** What `stats()` reports. */
 export interface DbStats {
-  readonly levels: { level: number; files: number; bytes: number }[];
+  /** Per level: tables, bytes, and sorted runs (L0: one per table). */
+  readonly levels: { level: number; files: number; bytes: number; runs: number }[];
+  /** User operations since open, and the table probes of the gets (read amplification). */
+  readonly operations: {
+    readonly reads: number;
+    readonly readMisses: number;
+    /** Tables whose key range held a get's key and were asked (Bloom filter first): per get, the read amplification. */
+    readonly tableProbes: number;
+    readonly tableProbesPerRead: number;
+    readonly writes: number;
+    readonly scans: number;
+    readonly scannedEntries: number;
+  };
+  /** The compaction policy, the shape it enforces, and for 'learned' what the agent does. */
+  readonly compaction: CompactionStats;
   readonly memtableBytes: number;
   readonly immutableMemtables: number;
   readonly sequence: number;
@@ -186,6 +217,48 @@ export interface DbStats {
   readonly tables: { level: number; fileNumber: number; bytes: number; entries: number; lookups: number; learned: LearnedTableStats }[];
   readonly backgroundError: string | null;
 }
+
+/** What `stats().compaction` reports. */
+export interface CompactionStats {
+  readonly policy: CompactionStyle;
+  /** The shape in force (for 'learned', the agent's latest choice). */
+  readonly shape: ShapeParameters;
+  /** Per level: runs, tables, bytes, and the target bytes of the shape (L0: 0). */
+  readonly levels: { level: number; runs: number; tables: number; bytes: number; targetBytes: number }[];
+  /** Runs a get may probe: every L0 table plus every run below. */
+  readonly runsPerRead: number;
+  /** Why the last compaction ran (the policy's reason), or null before the first. */
+  readonly lastReason: string | null;
+  readonly agent: AgentReport | null;
+}
+
+/** The agent's part of `stats().compaction` (`compaction: 'learned'`). */
+export interface AgentReport {
+  /** The workload bucket of the last window (the agent's state), e.g. "w75-100% s<5%", or null before the first window. */
+  readonly state: string | null;
+  readonly config: { readonly runsUpper: number; readonly runsLast: number; readonly l0Trigger: number };
+  readonly lastAction: string | null;
+  /** How the last action was chosen: "greedy", "explore", "rollback" or "safety". */
+  readonly lastKind: string | null;
+  /** The rewards of the last windows, oldest first (−log of the cost per operation). */
+  readonly recentRewards: number[];
+  /** ε of the current bucket: the chance the next window explores. */
+  readonly explorationRate: number;
+  readonly windows: number;
+  readonly explorations: number;
+  readonly rollbacks: number;
+  /** The state file (`COMPACTION-AGENT`): "fresh" (none yet), "restored", or "reset" (unreadable: started over; `error` says why). */
+  readonly stateFile: { readonly status: "fresh" | "restored" | "reset"; readonly error: string | null; readonly saves: number; readonly saveError: string | null };
+  /** The last decision records, oldest first. */
+  readonly decisions: DecisionRecord[];
+}
+
+/** The agent's learned state, in the database directory (format: docs/format/compactor-state.md). */
+export const AGENT_STATE_FILE = "COMPACTION-AGENT";
+/** Decision records `stats()` shows. */
+const AGENT_DECISIONS_SHOWN = 20;
+/** The agent state file is a few KiB; anything past this is not one. */
+const AGENT_STATE_BYTES_MAX = 16 * 1024 * 1024;
 
 const encoder = new TextEncoder();
 const SYNC = { sync: true } as const;
@@ -313,7 +386,7 @@ const ITERATOR_BATCH_ENTRIES = 256;
  */
 export class DbIterator implements Iterable<[Uint8Array, Uint8Array]>, AsyncIterable<[Uint8Array, Uint8Array]> {
   private readonly inner: UserIterator;
-  private readonly onClose: () => void;
+  private readonly onClose: (returned: number) => void;
   private readonly resolver: PointerResolver | null;
   private batch: EntryBatch = { keys: [], values: [], kinds: [] };
   private index = 0;
@@ -322,7 +395,7 @@ export class DbIterator implements Iterable<[Uint8Array, Uint8Array]>, AsyncIter
   private closed = false;
 
   /** @internal `resolver` turns value pointers into values (null: values are not wanted). */
-  constructor(inner: UserIterator, onClose: () => void, resolver: PointerResolver | null) {
+  constructor(inner: UserIterator, onClose: (returned: number) => void, resolver: PointerResolver | null) {
     this.inner = inner;
     this.onClose = onClose;
     this.resolver = resolver;
@@ -381,7 +454,7 @@ export class DbIterator implements Iterable<[Uint8Array, Uint8Array]>, AsyncIter
     this.closed = true;
     this.batch = { keys: [], values: [], kinds: [] };
     this.inner.close();
-    this.onClose();
+    this.onClose(this.returned);
   }
 
   [Symbol.iterator](): Iterator<[Uint8Array, Uint8Array]> {
@@ -437,7 +510,29 @@ export class AuraDB {
   private readonly versions: VersionSet;
   private readonly cache: BlockCache;
   private readonly tables = new Map<number, OpenTable>();
-  private readonly policy: LeveledPolicy;
+  /** LevelDB's picker, for `compaction: 'leveled'` while every level holds one run; else null. */
+  private readonly policy: LeveledPolicy | null;
+  /** The `@auradb/compactor` policy: tiered, lazy leveling, the agent; for 'leveled', the fallback that merges extra runs. */
+  private shapePolicy: ShapePolicy;
+  /** `compaction: 'learned'`: the agent (also `shapePolicy`) and the window it is fed. */
+  private agent: CompactionAgent | null = null;
+  private readonly recorder: WindowRecorder | null;
+  private agentStateFile: { status: "fresh" | "restored" | "reset"; error: string | null; saves: number; saveError: string | null } = {
+    status: "fresh",
+    error: null,
+    saves: 0,
+    saveError: null,
+  };
+  private agentSaving: Promise<void> = Promise.resolve();
+  private windowsSinceSave = 0;
+  /** Operations since the last latency sample. */
+  private sampleTick = 0;
+  /** L0 tables at which writes slow down and stop: the shape's (they follow the agent's L0 trigger). */
+  private l0SlowdownFiles: number;
+  private l0StopFiles: number;
+  /** compactRange calls running: background compaction waits (both would reshape the same levels). */
+  private manualCompactions = 0;
+  private lastCompactionReason: string | null = null;
   private memtable: Memtable;
   private activeLastLsn: number;
   /** Oldest first. */
@@ -517,6 +612,12 @@ export class AuraDB {
     flushes: 0,
     compactions: 0,
     stallMs: 0,
+    reads: 0,
+    readMisses: 0,
+    tableProbes: 0,
+    writeOperations: 0,
+    scans: 0,
+    scannedEntries: 0,
     separatedBytes: 0,
     gcRuns: 0,
     gcFilesCollected: 0,
@@ -551,12 +652,34 @@ export class AuraDB {
     this.activeLastLsn = init.lastLsn;
     this.nextSeq = init.lastSeq + 1;
     this.visibleSeq = init.lastSeq;
-    this.policy = new LeveledPolicy({
-      l0CompactionTrigger: init.options.l0CompactionTrigger,
-      level1Bytes: init.options.level1Bytes,
-      sizeRatio: init.options.sizeRatio,
-      targetFileBytes: init.options.targetFileBytes,
-    });
+    const options = init.options;
+    this.policy =
+      options.compaction === "leveled"
+        ? new LeveledPolicy({
+            l0CompactionTrigger: options.l0CompactionTrigger,
+            level1Bytes: options.level1Bytes,
+            sizeRatio: options.sizeRatio,
+            targetFileBytes: options.targetFileBytes,
+          })
+        : null;
+    if (options.compactionAgent !== null) {
+      this.agent = new CompactionAgent(options.compactionAgent.agent);
+      this.shapePolicy = this.agent;
+    } else {
+      this.shapePolicy = fixedPolicy(options.compaction === "learned" ? "leveled" : options.compaction, options, LEVEL_COUNT);
+    }
+    this.recorder = this.agent === null ? null : new WindowRecorder(0);
+    this.l0SlowdownFiles = options.l0SlowdownFiles;
+    this.l0StopFiles = options.l0StopFiles;
+    this.followShape();
+  }
+
+  /** Back-pressure follows the policy's L0 triggers ('leveled': the options', as before). */
+  private followShape(): void {
+    if (this.policy !== null) return;
+    const shape = this.shapePolicy.shape();
+    this.l0SlowdownFiles = shape.l0SlowdownTrigger;
+    this.l0StopFiles = shape.l0StopTrigger;
   }
 
   /**
@@ -692,6 +815,7 @@ export class AuraDB {
         throw error;
       }
       if (memtable.approximateBytes >= options.memtableBytes) db.freezeMemtable();
+      await db.loadAgent();
       db.scheduleCompaction();
       return db;
     } catch (error) {
@@ -726,7 +850,7 @@ export class AuraDB {
   /** Stores `value` under `key`. Resolves once acknowledged per the sync policy (or `sync`). */
   put(key: Bytes, value: Bytes, options?: WriteOptions): Promise<void> {
     try {
-      return this.write([this.operation(ValueKind.Put, key, value)], options?.sync);
+      return this.timed(this.write([this.operation(ValueKind.Put, key, value)], options?.sync));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -735,7 +859,7 @@ export class AuraDB {
   /** Removes `key` (a no-op for an absent key). */
   delete(key: Bytes, options?: WriteOptions): Promise<void> {
     try {
-      return this.write([this.operation(ValueKind.Delete, key, EMPTY)], options?.sync);
+      return this.timed(this.write([this.operation(ValueKind.Delete, key, EMPTY)], options?.sync));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -754,10 +878,110 @@ export class AuraDB {
         else throw new InvalidArgumentError(`auradb: batch operation ${index} has type ${String((operation as { type: unknown }).type)}`);
       }
       if (converted.length === 0) return Promise.resolve();
-      return this.write(converted, options?.sync);
+      return this.timed(this.write(converted, options?.sync));
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** For the agent's window: times one write in LATENCY_SAMPLE_EVERY, call to acknowledgment. */
+  private timed(written: Promise<void>): Promise<void> {
+    const recorder = this.recorder;
+    if (recorder === null || ++this.sampleTick < LATENCY_SAMPLE_EVERY) return written;
+    this.sampleTick = 0;
+    const started = performance.now();
+    return written.then(() => recorder.latency(performance.now() - started));
+  }
+
+  /** One user operation into the agent's window; the window ends when full or old enough. */
+  private tick(): void {
+    const recorder = this.recorder!;
+    const settings = this.options.compactionAgent!;
+    const operations = ++recorder.operations;
+    if (operations >= settings.windowOperations || ((operations & 63) === 0 && performance.now() - recorder.startedMs >= settings.windowMs)) this.endWindow();
+  }
+
+  /** Device bytes so far: WAL, flush, compaction (both ways), value log (both ways), block reads. */
+  private ioBytes(): number {
+    const counters = this.counters;
+    const vlog = this.vlog.stats;
+    return (
+      counters.walBytes +
+      counters.flushBytes +
+      counters.compactionWritten +
+      counters.compactionRead +
+      vlog.bytesWritten +
+      vlog.bytesRead +
+      this.cache.stats().misses * this.options.blockBytes
+    );
+  }
+
+  /**
+   * Ends the agent's window: the agent learns from it and may re-shape the tree; back-pressure and
+   * compaction follow the new shape. The agent's own errors never reach the operation that ended
+   * the window: the window is dropped and the error shown in stats.
+   */
+  private endWindow(): void {
+    const recorder = this.recorder!;
+    const agent = this.agent!;
+    const io = this.ioBytes();
+    const window = recorder.window(io);
+    recorder.reset(io);
+    let record: DecisionRecord | null;
+    try {
+      record = agent.observe(window, treeViewOf(this.versions.current, this.busy, LEVEL_COUNT));
+    } catch (error) {
+      this.agentStateFile.error = `observe: ${(error as Error).message}`;
+      return;
+    }
+    if (record === null) return;
+    this.followShape();
+    if (++this.windowsSinceSave >= this.options.compactionAgent!.persistEveryWindows) {
+      this.windowsSinceSave = 0;
+      void this.saveAgent();
+    }
+    this.scheduleCompaction();
+    // NB: a higher stop trigger may free waiting writers at once.
+    this.wakeWriters();
+  }
+
+  /** Reads the agent's state file; anything wrong with it starts a fresh agent (reported in stats), never a failed open. */
+  private async loadAgent(): Promise<void> {
+    const settings = this.options.compactionAgent;
+    if (settings === null || !settings.persist) return;
+    const path = joinPath(this.path, AGENT_STATE_FILE);
+    try {
+      const bytes = await readFile(this.fs, path);
+      if (bytes.length > AGENT_STATE_BYTES_MAX) throw new CorruptionError(`auradb: ${AGENT_STATE_FILE} holds ${bytes.length} bytes, more than any agent state`, { path });
+      this.agent = CompactionAgent.deserialize(bytes, settings.agent);
+      this.shapePolicy = this.agent;
+      this.agentStateFile.status = "restored";
+      this.followShape();
+    } catch (error) {
+      if (isNotFound(error)) return;
+      this.agentStateFile.status = "reset";
+      this.agentStateFile.error = (error as Error).message;
+    }
+  }
+
+  /** Writes the agent's state file (atomically); saves run one at a time; a failure is reported in stats. */
+  private saveAgent(): Promise<void> {
+    const agent = this.agent;
+    if (agent === null || !this.options.compactionAgent!.persist) return this.agentSaving;
+    const bytes = agent.serialize();
+    const path = joinPath(this.path, AGENT_STATE_FILE);
+    this.agentSaving = this.agentSaving.then(() =>
+      writeFileAtomic(this.fs, path, bytes).then(
+        () => {
+          this.agentStateFile.saves++;
+          this.agentStateFile.saveError = null;
+        },
+        (error: unknown) => {
+          this.agentStateFile.saveError = (error as Error).message;
+        },
+      ),
+    );
+    return this.agentSaving;
   }
 
   private operation(kind: ValueKind, key: Bytes, value: Bytes): Operation {
@@ -783,7 +1007,7 @@ export class AuraDB {
   }
 
   private needsRoom(): boolean {
-    return this.immutables.length >= this.options.maxImmutableMemtables || this.level0Count() >= this.options.l0StopFiles;
+    return this.immutables.length >= this.options.maxImmutableMemtables || this.level0Count() >= this.l0StopFiles;
   }
 
   private level0Count(): number {
@@ -803,6 +1027,15 @@ export class AuraDB {
    */
   private async write(operations: Operation[], sync: boolean | undefined, recheck?: (operations: Operation[]) => Operation[]): Promise<void> {
     this.checkWritable();
+    if (recheck === undefined) {
+      this.counters.writeOperations += operations.length;
+      if (this.recorder !== null) {
+        const recorder = this.recorder;
+        recorder.writes += operations.length;
+        for (const operation of operations) recorder.bytesWritten += operation.key.length + operation.value.length;
+        this.tick();
+      }
+    }
     const gcYieldDue = recheck === undefined && this.gcRunning !== null && (this.gcBehind || this.writesSinceGcYield + 1 >= GC_YIELD_EVERY_WRITES);
     if (recheck === undefined && this.gcRunning !== null) this.writesSinceGcYield++;
     if (
@@ -810,7 +1043,7 @@ export class AuraDB {
       gcYieldDue ||
       this.writeBarrier !== null ||
       this.needsRoom() ||
-      this.level0Count() >= this.options.l0SlowdownFiles
+      this.level0Count() >= this.l0SlowdownFiles
     ) {
       // NB: the admission is released only once this write has taken its sequence numbers.
       const release = await this.admit(gcYieldDue);
@@ -870,7 +1103,7 @@ export class AuraDB {
     };
     try {
       if (earlier !== null) await earlier;
-      if (this.needsRoom() || this.level0Count() >= this.options.l0SlowdownFiles) await this.makeRoom();
+      if (this.needsRoom() || this.level0Count() >= this.l0SlowdownFiles) await this.makeRoom();
       if (gcYieldDue) {
         // NB: writes that never wait for I/O (group commit, synchronous appends) run on microtasks
         // only, and would starve the GC's asynchronous reads (macrotasks) for as long as they come.
@@ -1083,25 +1316,59 @@ export class AuraDB {
   /** The value of `key`, or undefined. Synchronous: no Promise, even for a cold table block. */
   getSync(key: Bytes, options?: ReadOptions): Uint8Array | undefined {
     const keyBytes = toBytes(key, "a key");
+    const started = this.recorder !== null && ++this.sampleTick >= LATENCY_SAMPLE_EVERY ? performance.now() : -1;
     const found = this.lookup(keyBytes, options);
-    if (found === undefined || found.kind === ValueKind.Delete) return undefined;
-    if (found.kind === ValueKind.PutPointer) return this.vlog.readSync(this.pointerOf(found.value), keyBytes);
+    let value: Uint8Array | undefined;
+    if (found === undefined || found.kind === ValueKind.Delete) value = undefined;
+    else if (found.kind === ValueKind.PutPointer) value = this.vlog.readSync(this.pointerOf(found.value), keyBytes);
     // NB: a copy (the source is a cached block or the memtable's arena) carved from a shared slab.
-    return copyBytes(found.value);
+    else value = copyBytes(found.value);
+    this.readDone(value, started);
+    return value;
+  }
+
+  /** Counts a get (and, for the agent, its bytes and sampled latency). */
+  private readDone(value: Uint8Array | undefined, startedMs: number): void {
+    this.counters.reads++;
+    if (value === undefined) this.counters.readMisses++;
+    const recorder = this.recorder;
+    if (recorder === null) return;
+    recorder.reads++;
+    if (value === undefined) recorder.readMisses++;
+    else recorder.bytesRead += value.length;
+    if (startedMs >= 0) {
+      this.sampleTick = 0;
+      recorder.latency(performance.now() - startedMs);
+    }
+    this.tick();
   }
 
   /** The value of `key`, or undefined. A separated value over 1 MiB is read without blocking the thread. */
   get(key: Bytes, options?: ReadOptions): Promise<Uint8Array | undefined> {
     try {
       const keyBytes = toBytes(key, "a key");
+      const started = this.recorder !== null && ++this.sampleTick >= LATENCY_SAMPLE_EVERY ? performance.now() : -1;
       const found = this.lookup(keyBytes, options);
-      if (found === undefined || found.kind === ValueKind.Delete) return Promise.resolve(undefined);
+      if (found === undefined || found.kind === ValueKind.Delete) {
+        this.readDone(undefined, started);
+        return Promise.resolve(undefined);
+      }
       if (found.kind === ValueKind.PutPointer) {
         const pointer = this.pointerOf(found.value);
         // NB: see SYNC_READ_BYTES_MAX: a small value is read synchronously.
-        return pointer.size <= SYNC_READ_BYTES_MAX ? Promise.resolve(this.vlog.readSync(pointer, keyBytes)) : this.vlog.read(pointer, keyBytes);
+        if (pointer.size > SYNC_READ_BYTES_MAX) {
+          return this.vlog.read(pointer, keyBytes).then((value) => {
+            this.readDone(value, started);
+            return value;
+          });
+        }
+        const value = this.vlog.readSync(pointer, keyBytes);
+        this.readDone(value, started);
+        return Promise.resolve(value);
       }
-      return Promise.resolve(copyBytes(found.value));
+      const value = copyBytes(found.value);
+      this.readDone(value, started);
+      return Promise.resolve(value);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -1135,14 +1402,19 @@ export class AuraDB {
     const levels = version.levels;
     for (const table of levels[0] ?? []) {
       if (compareBytes(key, table.smallestKey) < 0 || compareBytes(key, table.largestKey) > 0) continue;
+      this.counters.tableProbes++;
       const found = this.reader(table.fileNumber).get(key, seq);
       if (found !== undefined) return found;
     }
+    // NB: in a level L1+, the runs newest first: the first version found is the newest.
     for (let level = 1; level < levels.length; level++) {
-      const table = tableHolding(levels[level]!, key);
-      if (table === undefined) continue;
-      const found = this.reader(table.fileNumber).get(key, seq);
-      if (found !== undefined) return found;
+      for (const run of version.runs(level)) {
+        const table = tableHolding(run.tables, key);
+        if (table === undefined) continue;
+        this.counters.tableProbes++;
+        const found = this.reader(table.fileNumber).get(key, seq);
+        if (found !== undefined) return found;
+      }
     }
     return undefined;
   }
@@ -1169,8 +1441,7 @@ export class AuraDB {
     for (let index = this.immutables.length - 1; index >= 0; index--) children.push(this.immutables[index]!.memtable.iterator());
     for (const table of version.levels[0] ?? []) children.push(this.reader(table.fileNumber).iterator());
     for (let level = 1; level < version.levels.length; level++) {
-      const tables = version.levels[level]!;
-      if (tables.length > 0) children.push(new LevelIterator(tables, (meta: TableMeta) => this.reader(meta.fileNumber).iterator()));
+      for (const run of version.runs(level)) children.push(new LevelIterator(run.tables, (meta: TableMeta) => this.reader(meta.fileNumber).iterator()));
     }
     const inner = new UserIterator(new MergingIterator(children), {
       seq,
@@ -1184,7 +1455,20 @@ export class AuraDB {
     // NB: registered like a snapshot: value-log files it may read stay until it is closed.
     const token = {};
     this.readers.set(token, seq);
-    const onClose = () => {
+    this.counters.scans++;
+    const recorder = this.recorder;
+    const started = recorder !== null && ++this.sampleTick >= LATENCY_SAMPLE_EVERY ? performance.now() : -1;
+    if (recorder !== null) {
+      recorder.scans++;
+      if (started >= 0) this.sampleTick = 0;
+      this.tick();
+    }
+    const onClose = (returned: number) => {
+      this.counters.scannedEntries += returned;
+      if (recorder !== null) {
+        recorder.scannedEntries += returned;
+        if (started >= 0) recorder.latency(performance.now() - started);
+      }
       this.readers.delete(token);
       this.versions.release(version);
       if (this.pendingVlogDeletes.length > 0) void this.deleteCollectedVlogFiles().catch((error) => this.failBackground(error));
@@ -1534,15 +1818,18 @@ export class AuraDB {
   }
 
   private scheduleCompaction(): void {
-    if (this.compacting !== null || this.closed || this.closing || !this.options.autoCompaction || this.backgroundError !== null) return;
+    if (this.compacting !== null || this.closed || this.closing || !this.options.autoCompaction || this.backgroundError !== null || this.manualCompactions > 0) return;
     const run = async () => {
       try {
         for (;;) {
-          if (this.closing || this.backgroundError !== null) break;
-          const plan = this.policy.pick({ levels: this.versions.current.levels, busy: this.busy });
-          if (plan === null) break;
-          await this.runCompaction(plan);
+          if (this.closing || this.backgroundError !== null || this.manualCompactions > 0) break;
+          const job = this.pickCompaction();
+          if (job === null) break;
+          await this.runCompaction(job);
           this.wakeWriters();
+          // NB: compactions are what find garbage (dropped pointers); under steady writes this
+          // loop may not end for long, so GC is considered after each one, not only at the end.
+          this.scheduleValueLogGc();
         }
       } catch (error) {
         this.failBackground(error);
@@ -1555,20 +1842,51 @@ export class AuraDB {
     });
   }
 
-  private async runCompaction(plan: {
-    level: number;
-    inputs: readonly TableMeta[];
-    outputLevel: number;
-    overlapping: readonly TableMeta[];
-    trivialMove?: boolean;
-  }): Promise<void> {
-    const all = [...plan.inputs, ...plan.overlapping];
+  /**
+   * The next compaction: LevelDB's picker for 'leveled' while every level holds one run (it knows
+   * trivial moves and L0's transitive overlaps), else the `@auradb/compactor` policy's decision,
+   * checked by `jobFromDecision` (a decision that would break the read order is refused: a bug,
+   * reported as the background error rather than run).
+   */
+  private pickCompaction(): CompactionJob | null {
+    const version = this.versions.current;
+    if (this.policy !== null && version.oneRunPerLevel()) {
+      const plan = this.policy.pick({ levels: version.levels, busy: this.busy });
+      if (plan === null) return null;
+      this.lastCompactionReason = plan.reason;
+      return {
+        inputs: [...plan.inputs.map((table) => ({ level: plan.level, table })), ...plan.overlapping.map((table) => ({ level: plan.outputLevel, table }))],
+        outputLevel: plan.outputLevel,
+        outputRun: version.runs(plan.outputLevel)[0]?.id ?? 0,
+        trivialMove: plan.trivialMove,
+        reason: plan.reason,
+      };
+    }
+    const decision = this.shapePolicy.pick(treeViewOf(version, this.busy, LEVEL_COUNT));
+    if (decision === null) return null;
+    this.lastCompactionReason = decision.reason;
+    return jobFromDecision(version, decision);
+  }
+
+  /**
+   * Runs `job`: merges its inputs (any runs, any of two levels) through the compaction filter and
+   * writes the output as tables of one run of the output level; one manifest edit swaps inputs for
+   * outputs. REQUIRES: no other compaction runs (flushes may: they only add L0 tables, newer than
+   * everything a job reads).
+   */
+  private async runCompaction(job: CompactionJob): Promise<void> {
+    const all = job.inputs.map((input) => input.table);
     for (const table of all) this.busy.add(table.fileNumber);
     try {
-      if (plan.trivialMove === true) {
+      // NB: a new run numbers above every run of its level (drawn from the file-number counter).
+      const outputRun = job.outputRun === "new" ? this.versions.newFileNumber() : job.outputRun;
+      if (job.trivialMove) {
         // Trivial move: the table's bytes stay; only the manifest changes.
-        const table = plan.inputs[0]!;
-        await this.versions.logAndApply({ deletedTables: [{ level: plan.level, fileNumber: table.fileNumber }], addedTables: [{ level: plan.outputLevel, table }] });
+        const { level, table } = job.inputs[0]!;
+        await this.versions.logAndApply({
+          deletedTables: [{ level, fileNumber: table.fileNumber }],
+          addedTables: [{ level: job.outputLevel, table: withRun(table, outputRun) }],
+        });
         this.counters.compactions++;
         return;
       }
@@ -1579,25 +1897,23 @@ export class AuraDB {
         for (const table of all) this.counters.compactionRead += table.fileBytes;
         const merged = new MergingIterator(children);
         merged.seekToFirst();
-        const lastLevel = plan.outputLevel;
+        const inputNumbers = new Set(all.map((table) => table.fileNumber));
         const garbage = new GarbageTally(this.path);
         const filtered = new CompactionIterator(merged, {
           snapshots: this.snapshotSeqs(),
           bottommost: false,
-          keyMayExistBelow: (key: Uint8Array) => this.keyMayExistBelow(version, key, lastLevel),
+          // A tombstone goes only when no table outside the inputs, in the output level or below
+          // (any run), may hold an older version of its key.
+          keyMayExistBelow: (key: Uint8Array) => keyMayExistOutside(version, key, job.outputLevel, inputNumbers),
           onDropPointer: garbage.onDropPointer,
         });
-        const outputs = await this.writeTables(filtered, this.options.targetFileBytes, plan.outputLevel);
+        const outputs = await this.writeTables(filtered, this.options.targetFileBytes, job.outputLevel);
         for (const output of outputs) this.counters.compactionWritten += output.fileBytes;
         // The inputs' lookups over their lives: the history of the learned-index rule.
-        for (const table of plan.inputs) this.learned.tableDied(plan.level, this.reader(table.fileNumber).stats().lookups);
-        for (const table of plan.overlapping) this.learned.tableDied(plan.outputLevel, this.reader(table.fileNumber).stats().lookups);
+        for (const { level, table } of job.inputs) this.learned.tableDied(level, this.reader(table.fileNumber).stats().lookups);
         await this.versions.logAndApply({
-          deletedTables: [
-            ...plan.inputs.map((table) => ({ level: plan.level, fileNumber: table.fileNumber })),
-            ...plan.overlapping.map((table) => ({ level: plan.outputLevel, fileNumber: table.fileNumber })),
-          ],
-          addedTables: outputs.map((table) => ({ level: plan.outputLevel, table })),
+          deletedTables: job.inputs.map(({ level, table }) => ({ level, fileNumber: table.fileNumber })),
+          addedTables: outputs.map((table) => ({ level: job.outputLevel, table: withRun(table, outputRun) })),
           valueLogGarbage: garbage.entries(),
         });
         this.counters.compactions++;
@@ -1609,46 +1925,39 @@ export class AuraDB {
     }
   }
 
-  /** True when a level below `level` has a table whose range holds `key` (tombstones must stay). */
-  private keyMayExistBelow(version: Version, key: Uint8Array, level: number): boolean {
-    // NB: called per key during compaction: binary search in each (sorted, disjoint) level.
-    for (let deeper = level + 1; deeper < version.levels.length; deeper++) {
-      if (tableHolding(version.levels[deeper]!, key) !== undefined) return true;
-    }
-    return false;
-  }
-
   /**
    * Flushes, then compacts every level that holds keys in the range into the next, down to the
-   * last level holding data.
+   * last level holding data (with every overlapping table of the next level, in all its runs).
+   * Background compaction waits meanwhile.
    */
   async compactRange(range: { gte?: Bytes; lte?: Bytes } = {}): Promise<void> {
     await this.flush();
-    while (this.compacting !== null) await this.compacting;
     const low = range.gte === undefined ? undefined : toBytes(range.gte, "option gte");
     const high = range.lte === undefined ? undefined : toBytes(range.lte, "option lte");
-    const inRange = (table: TableMeta) =>
-      (low === undefined || compareBytes(table.largestKey, low) >= 0) && (high === undefined || compareBytes(table.smallestKey, high) <= 0);
-    const levels = () => this.versions.current.levels;
-    let lastLevel = 0;
-    levels().forEach((tables, level) => {
-      if (tables.length > 0) lastLevel = level;
-    });
-    for (let level = 0; level < Math.max(lastLevel, 1); level++) {
-      this.checkWritable();
+    this.manualCompactions++;
+    try {
       while (this.compacting !== null) await this.compacting;
-      const inputs = levels()[level]!.filter(inRange);
-      if (inputs.length === 0) continue;
-      let smallest = inputs[0]!.smallestKey;
-      let largest = inputs[0]!.largestKey;
-      for (const table of inputs) {
-        if (compareBytes(table.smallestKey, smallest) < 0) smallest = table.smallestKey;
-        if (compareBytes(table.largestKey, largest) > 0) largest = table.largestKey;
+      let lastLevel = 0;
+      this.versions.current.levels.forEach((tables, level) => {
+        if (tables.length > 0) lastLevel = level;
+      });
+      for (let level = 0; level < Math.max(lastLevel, 1); level++) {
+        this.checkWritable();
+        const job = rangeJob(this.versions.current, level, low, high);
+        if (job === null) continue;
+        this.lastCompactionReason = job.reason;
+        await this.runCompaction(job);
+        this.wakeWriters();
       }
-      const overlapping = (levels()[level + 1] ?? []).filter(
-        (table) => compareBytes(table.largestKey, smallest) >= 0 && compareBytes(table.smallestKey, largest) <= 0,
-      );
-      await this.runCompaction({ level, inputs, outputLevel: level + 1, overlapping });
+      // A tiered last level may hold several runs over the range: merge them too.
+      this.checkWritable();
+      const merge = mergeRunsJob(this.versions.current, Math.max(lastLevel, 1), low, high);
+      if (merge !== null) {
+        this.lastCompactionReason = merge.reason;
+        await this.runCompaction(merge);
+      }
+    } finally {
+      this.manualCompactions--;
     }
     this.scheduleCompaction();
   }
@@ -1687,7 +1996,7 @@ export class AuraDB {
 
   stats(): DbStats {
     const version = this.versions.current;
-    const levels = version.levels.map((tables, level) => ({ level, files: tables.length, bytes: version.levelBytes(level) }));
+    const levels = version.levels.map((tables, level) => ({ level, files: tables.length, bytes: version.levelBytes(level), runs: version.runs(level).length }));
     const cache = this.cache.stats();
     let checks = 0;
     let useful = 0;
@@ -1727,6 +2036,16 @@ export class AuraDB {
     }
     return {
       levels,
+      operations: {
+        reads: counters.reads,
+        readMisses: counters.readMisses,
+        tableProbes: counters.tableProbes,
+        tableProbesPerRead: counters.reads === 0 ? 0 : counters.tableProbes / counters.reads,
+        writes: counters.writeOperations,
+        scans: counters.scans,
+        scannedEntries: counters.scannedEntries,
+      },
+      compaction: this.compactionStats(version),
       memtableBytes: this.memtable.approximateBytes,
       immutableMemtables: this.immutables.length,
       sequence: this.visibleSeq,
@@ -1778,6 +2097,37 @@ export class AuraDB {
     };
   }
 
+  private compactionStats(version: Version): CompactionStats {
+    const shape = this.policy !== null ? leveledShape(this.options, LEVEL_COUNT) : this.shapePolicy.shape();
+    let runsPerRead = 0;
+    const levels = version.levels.map((tables, level) => {
+      const runs = version.runs(level).length;
+      runsPerRead += runs;
+      return { level, runs, tables: tables.length, bytes: version.levelBytes(level), targetBytes: level === 0 ? 0 : levelTargetBytes(shape, level) };
+    });
+    let agent: AgentReport | null = null;
+    if (this.agent !== null) {
+      const stats = this.agent.stats();
+      const decisions = this.agent.decisions();
+      const last = decisions[decisions.length - 1];
+      const bucket = last === undefined ? undefined : stats.buckets.find((entry) => entry.bucket === last.bucket);
+      agent = {
+        state: last?.bucketName ?? null,
+        config: stats.config,
+        lastAction: last?.action ?? null,
+        lastKind: last?.kind ?? null,
+        recentRewards: decisions.slice(-AGENT_DECISIONS_SHOWN).map((record) => record.reward),
+        explorationRate: bucket?.epsilon ?? this.agent.options.explorationStart,
+        windows: stats.steps,
+        explorations: stats.explorations,
+        rollbacks: stats.rollbacks,
+        stateFile: { ...this.agentStateFile },
+        decisions: decisions.slice(-AGENT_DECISIONS_SHOWN),
+      };
+    }
+    return { policy: this.options.compaction, shape, levels, runsPerRead, lastReason: this.lastCompactionReason, agent };
+  }
+
   /**
    * Waits for background work, closes the WAL (syncing it) and every file, releases the lock.
    * The memtable is not flushed: the WAL holds it. Later calls throw `ClosedError`.
@@ -1797,6 +2147,9 @@ export class AuraDB {
     await attempt(async () => this.compacting);
     // NB: a GC run stops at its next write once closing is set; its ClosedError is no failure.
     await this.gcRunning?.catch(() => {});
+    // NB: what the agent learned survives the close (a failure shows in stats, never fails the close).
+    if (this.backgroundError === null) await this.saveAgent();
+    await this.agentSaving;
     this.closed = true;
     this.wakeWriters();
     // NB: values before the records that point to them.
@@ -1810,17 +2163,12 @@ export class AuraDB {
   }
 }
 
-/** In a sorted, disjoint level: the table whose key range holds `key`, if any. */
-function tableHolding(tables: readonly TableMeta[], key: Uint8Array): TableMeta | undefined {
-  let low = 0;
-  let high = tables.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (compareBytes(tables[middle]!.largestKey, key) < 0) low = middle + 1;
-    else high = middle;
-  }
-  const table = tables[low];
-  return table === undefined || compareBytes(key, table.smallestKey) < 0 ? undefined : table;
+/** `table` as a member of run `run` (run 0 carries no field: the manifest then needs no run tag). */
+function withRun(table: TableMeta, run: number): TableMeta {
+  if (run !== 0) return table.run === run ? table : { ...table, run };
+  if (table.run === undefined) return table;
+  const { run: _dropped, ...rest } = table;
+  return rest;
 }
 
 /**

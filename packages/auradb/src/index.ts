@@ -13,9 +13,10 @@
  * await db.close();
  * ```
  */
-export { AuraDB, DbIterator, Snapshot } from "./db.ts";
-export type { BatchOperation, Bytes, DbStats, RangeOptions, ReadOptions, WriteOptions } from "./db.ts";
-export type { AuraDBOptions } from "./options.ts";
+export { AGENT_STATE_FILE, AuraDB, DbIterator, Snapshot } from "./db.ts";
+export type { AgentReport, BatchOperation, Bytes, CompactionStats, DbStats, RangeOptions, ReadOptions, WriteOptions } from "./db.ts";
+export type { AuraDBOptions, CompactionAgentOptions, CompactionStyle } from "./options.ts";
+export { COMPACTION_STYLES } from "./options.ts";
 export type { LearnedLevelStats } from "./learned.ts";
 export type { LearnedTableStats } from "@auradb/lsm";
 export { decodeBatch, encodeBatch, KV_RECORD_VERSION } from "./codec.ts";

@@ -1,9 +1,41 @@
 /**
  * The engine's options, their defaults and their validation.
  */
-import { type FileSystem, InvalidArgumentError } from "@auradb/fs";
+import { type AgentOptions, resolveAgentOptions, resolveShape } from "@auradb/compactor";
+import { AuraError, type FileSystem, InvalidArgumentError } from "@auradb/fs";
 import { BLOCK_COMPRESSIONS, type BlockCompression } from "@auradb/lsm";
 import type { SyncPolicy } from "@auradb/wal";
+
+/** The compaction policies (`compaction` option); see the README's "Compaction" section. */
+export const COMPACTION_STYLES = ["leveled", "tiered", "lazy-leveling", "learned"] as const;
+export type CompactionStyle = (typeof COMPACTION_STYLES)[number];
+
+/**
+ * Knobs of `compaction: 'learned'`: the agent's own (`@auradb/compactor`'s `AgentOptions`; the
+ * size ratio, L1 bytes and level count come from the engine's options) and how the engine feeds it.
+ */
+export interface CompactionAgentOptions extends Omit<AgentOptions, "sizeRatio" | "level1Bytes" | "levelCount"> {
+  /** A workload window ends after this many operations (gets, writes, scans). Default 20,000. */
+  readonly windowOperations?: number;
+  /** ... or once this much time has passed since it began (checked at operations). Default 1,000 ms. */
+  readonly windowMs?: number;
+  /**
+   * Keep what the agent learned in the database directory (file `COMPACTION-AGENT`), written at
+   * close and every `persistEveryWindows` windows, read at open. Default true.
+   */
+  readonly persist?: boolean;
+  /** Default 10. */
+  readonly persistEveryWindows?: number;
+}
+
+/** `CompactionAgentOptions` with the engine's defaults applied. */
+export interface ResolvedCompactionAgentOptions {
+  readonly agent: AgentOptions;
+  readonly windowOperations: number;
+  readonly windowMs: number;
+  readonly persist: boolean;
+  readonly persistEveryWindows: number;
+}
 
 export interface AuraDBOptions {
   /** The file system. Default: `@auradb/fs/node` (node:fs makes the same calls on all runtimes). */
@@ -56,6 +88,18 @@ export interface AuraDBOptions {
   readonly walSegmentBytes?: number;
   /** Run background compactions. Default true (false: only `compactRange` compacts). */
   readonly autoCompaction?: boolean;
+  /**
+   * The compaction policy: `'leveled'` (default; LevelDB's, one sorted run per level: the fewest
+   * runs a read probes), `'tiered'` (up to sizeRatio − 1 runs per level: the least rewriting),
+   * `'lazy-leveling'` (tiered above the last level, one run at it) or `'learned'` (an agent that
+   * re-shapes the tree between those for the workload it measures, and keeps what it learned in
+   * the database directory). BENCHMARKS.md, "Compaction policies", has the measurement behind the
+   * default. `l0CompactionTrigger`, `l0SlowdownFiles`, `l0StopFiles`, `level1Bytes` and
+   * `sizeRatio` are the policy's knobs (for `'learned'` the agent moves the L0 trigger itself).
+   */
+  readonly compaction?: CompactionStyle;
+  /** Knobs of `compaction: 'learned'` (an error with any other policy). */
+  readonly compactionAgent?: CompactionAgentOptions;
   /**
    * Key-value separation: a put whose value has at least this many bytes writes the value once,
    * to the value log, when it is logged; the WAL, memtable and tables keep the key and a pointer.
@@ -111,6 +155,9 @@ export interface ResolvedOptions {
   readonly batchBytesMax: number;
   readonly walSegmentBytes: number;
   readonly autoCompaction: boolean;
+  readonly compaction: CompactionStyle;
+  /** Non-null exactly when `compaction` is 'learned'. */
+  readonly compactionAgent: ResolvedCompactionAgentOptions | null;
   readonly valueThreshold: number | "auto";
   readonly valueLogFileBytes: number;
   readonly valueLogGcRatio: number;
@@ -165,6 +212,14 @@ export function resolveOptions(options: AuraDBOptions): ResolvedOptions {
   const l0SlowdownFiles = integer("l0SlowdownFiles", options.l0SlowdownFiles, Math.max(8, l0CompactionTrigger * 2), l0CompactionTrigger, 10_000);
   const l0StopFiles = integer("l0StopFiles", options.l0StopFiles, Math.max(12, l0SlowdownFiles + 4), l0SlowdownFiles, 10_000);
   const sync = options.sync ?? "none";
+  const sizeRatio = integer("sizeRatio", options.sizeRatio, 10, 2, 1000);
+  const level1Bytes = integer("level1Bytes", options.level1Bytes, 10 * MIB, 4096, 1024 * 1024 * MIB);
+  const compaction = oneOf("compaction", options.compaction, "leveled", COMPACTION_STYLES);
+  const compactionAgent = compactionAgentOption(options.compactionAgent, compaction, sizeRatio, level1Bytes);
+  if (compaction === "tiered" || compaction === "lazy-leveling") {
+    // NB: the policy's own checks (its ranges are narrower: a size ratio up to 255, L0 triggers up to 64).
+    compactorCheck(() => resolveShape({ sizeRatio, level1Bytes, l0Trigger: l0CompactionTrigger, l0SlowdownTrigger: l0SlowdownFiles, l0StopTrigger: l0StopFiles }));
+  }
   return {
     createIfMissing: boolean("createIfMissing", options.createIfMissing, true),
     errorIfExists: boolean("errorIfExists", options.errorIfExists, false),
@@ -179,13 +234,15 @@ export function resolveOptions(options: AuraDBOptions): ResolvedOptions {
     l0CompactionTrigger,
     l0SlowdownFiles,
     l0StopFiles,
-    level1Bytes: integer("level1Bytes", options.level1Bytes, 10 * MIB, 4096, 1024 * 1024 * MIB),
-    sizeRatio: integer("sizeRatio", options.sizeRatio, 10, 2, 1000),
+    level1Bytes,
+    sizeRatio,
     keyBytesMax: integer("keyBytesMax", options.keyBytesMax, 64 * 1024, 1, 16 * MIB),
     valueBytesMax: integer("valueBytesMax", options.valueBytesMax, 64 * MIB, 0, 512 * MIB),
     batchBytesMax: integer("batchBytesMax", options.batchBytesMax, 128 * MIB, 1024, 1024 * MIB),
     walSegmentBytes: integer("walSegmentBytes", options.walSegmentBytes, 64 * MIB, 64 * 1024, 2048 * MIB),
     autoCompaction: boolean("autoCompaction", options.autoCompaction, true),
+    compaction,
+    compactionAgent,
     valueThreshold: valueThreshold(options.valueThreshold),
     valueLogFileBytes: integer("valueLogFileBytes", options.valueLogFileBytes, 256 * MIB, 64 * 1024, 4096 * MIB),
     valueLogGcRatio: fraction("valueLogGcRatio", options.valueLogGcRatio, 0.5),
@@ -205,3 +262,46 @@ function booleanOption(name: string, value: boolean | undefined, fallback: boole
   if (typeof value !== "boolean") throw new InvalidArgumentError(`auradb: option ${name} must be true or false, got ${String(value)}`);
   return value;
 }
+
+/** Runs a check of `@auradb/compactor` and turns its error into the engine's (same code, "option" in the message). */
+function compactorCheck<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (AuraError.isInstance(error) && error.code === "AURADB_INVALID_ARGUMENT") {
+      throw new InvalidArgumentError(`auradb: compaction option: ${error.message.replace(/^auradb\/compactor: /, "")}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+function compactionAgentOption(
+  value: CompactionAgentOptions | undefined,
+  compaction: CompactionStyle,
+  sizeRatio: number,
+  level1Bytes: number,
+): ResolvedCompactionAgentOptions | null {
+  if (compaction !== "learned") {
+    if (value !== undefined) throw new InvalidArgumentError(`auradb: option compactionAgent applies only to compaction 'learned', not '${compaction}'`);
+    return null;
+  }
+  const given = value === undefined ? {} : value;
+  if (given === null || typeof given !== "object") throw new InvalidArgumentError("auradb: option compactionAgent must be an object");
+  const { windowOperations, windowMs, persist, persistEveryWindows, ...agentOnly } = given;
+  const foreign = agentOnly as { sizeRatio?: unknown; level1Bytes?: unknown; levelCount?: unknown };
+  if (foreign.sizeRatio !== undefined || foreign.level1Bytes !== undefined || foreign.levelCount !== undefined) {
+    throw new InvalidArgumentError("auradb: option compactionAgent takes sizeRatio and level1Bytes from the database's options (and the level count is the engine's)");
+  }
+  const agent: AgentOptions = { ...agentOnly, sizeRatio, level1Bytes, levelCount: LEVEL_COUNT };
+  compactorCheck(() => resolveAgentOptions(agent));
+  return {
+    agent,
+    windowOperations: integer("compactionAgent.windowOperations", windowOperations, 20_000, 1, 1_000_000_000),
+    windowMs: integer("compactionAgent.windowMs", windowMs, 1000, 1, 24 * 3600 * 1000),
+    persist: booleanOption("compactionAgent.persist", persist, true),
+    persistEveryWindows: integer("compactionAgent.persistEveryWindows", persistEveryWindows, 10, 1, 1_000_000),
+  };
+}
+
+/** Levels of the tree, L0 included (the version set's default, LevelDB's 7). */
+export const LEVEL_COUNT = 7;

@@ -224,6 +224,7 @@ async function runSequence(ops: Op[], options: AuraDBOptions, seed: number): Pro
         }
         case "flush":
           await db.flush();
+          observeShape(db);
           break;
         case "compact":
           await db.compactRange();
@@ -277,6 +278,7 @@ async function runSequence(ops: Op[], options: AuraDBOptions, seed: number): Pro
     }
     assert.ok(equalModels(await scanAll(db), model), "final state");
     learnedLookupsSeen += db.stats().learnedIndex.lookups;
+    observeShape(db);
   } finally {
     await db.close().catch(() => {});
   }
@@ -295,6 +297,16 @@ const CONFIGURATIONS: { name: string; options: AuraDBOptions }[] = [
   },
 ];
 
+/** The most sorted runs one level L1+ held, and the agent's shapes, seen in the current variant (the policies' paths are exercised). */
+let mostRunsSeen = 0;
+const agentShapesSeen = new Set<string>();
+
+function observeShape(db: AuraDB): void {
+  const stats = db.stats();
+  for (const level of stats.levels) if (level.level > 0) mostRunsSeen = Math.max(mostRunsSeen, level.runs);
+  for (const record of stats.compaction.agent?.decisions ?? []) agentShapesSeen.add(JSON.stringify(record.after));
+}
+
 /** Lookups located by learned indexes in the final databases of the runs so far (the learned path is exercised). */
 let learnedLookupsSeen = 0;
 let learnedOnLookups = 0;
@@ -303,12 +315,36 @@ let learnedOnLookups = 0;
  * Every configuration runs twice: with learned indexes (`learnedIndex: true`, every table large
  * and regular enough gets a model and reads use it) and without (`false`, binary search only).
  */
-const VARIANTS = CONFIGURATIONS.flatMap((configuration) =>
-  [true, false].map((learned) => ({
-    name: `${configuration.name}, learned index ${learned ? "on" : "off"}`,
-    options: { ...configuration.options, learnedIndex: learned },
-  })),
-);
+const TINY_EAGER = CONFIGURATIONS[0]!.options;
+
+/**
+ * The other compaction policies on the tiny, eagerly compacted tree (several runs per level, run
+ * membership through crashes and reopens): tiered, and the learning agent with windows of a few
+ * operations and much exploration, so that it re-shapes the tree (tiered ⇄ leveled, L0 trigger)
+ * many times in one sequence.
+ */
+const POLICY_VARIANTS: { name: string; options: AuraDBOptions }[] = [
+  { name: "tiny memtable, eager compaction, tiered, learned index off", options: { ...TINY_EAGER, compaction: "tiered", learnedIndex: false } },
+  {
+    name: "tiny memtable, eager compaction, learned compaction, learned index on",
+    options: {
+      ...TINY_EAGER,
+      compaction: "learned",
+      compactionAgent: { windowOperations: 25, explorationStart: 0.9, explorationFloor: 0.4, persistEveryWindows: 3 },
+      learnedIndex: true,
+    },
+  },
+];
+
+const VARIANTS = [
+  ...CONFIGURATIONS.flatMap((configuration) =>
+    [true, false].map((learned) => ({
+      name: `${configuration.name}, learned index ${learned ? "on" : "off"}`,
+      options: { ...configuration.options, learnedIndex: learned },
+    })),
+  ),
+  ...POLICY_VARIANTS,
+];
 
 /** Where a failing sequence is saved; replay it with AURADB_MODEL_REPLAY=<that file>. */
 const FAILURE_FILE = new URL("../../../.ci/out/model-failure.json", import.meta.url).pathname;
@@ -338,6 +374,8 @@ describe("engine vs model", () => {
   for (const configuration of VARIANTS) {
     it(`random operations, crashes and reopens: ${configuration.name}`, async () => {
       const lookupsBefore = learnedLookupsSeen;
+      mostRunsSeen = 0;
+      agentShapesSeen.clear();
       await fc.assert(
         fc.asyncProperty(fc.array(opArbitrary, { minLength: OPS / 2, maxLength: OPS }), fc.nat(), async (ops, seed) => {
           await runAndSave(ops, configuration, seed);
@@ -346,6 +384,10 @@ describe("engine vs model", () => {
       );
       if (configuration.options.learnedIndex) learnedOnLookups += learnedLookupsSeen - lookupsBefore;
       else assert.equal(learnedLookupsSeen, lookupsBefore, "no lookup went through a learned index");
+      const compaction = configuration.options.compaction ?? "leveled";
+      if (compaction === "leveled") assert.ok(mostRunsSeen <= 1, "leveled keeps one run per level");
+      else assert.ok(mostRunsSeen > 1, `${compaction}: some level held several runs (seen ${mostRunsSeen})`);
+      if (compaction === "learned") assert.ok(agentShapesSeen.size > 1, `the agent moved between shapes (${[...agentShapesSeen].join(" ")})`);
     });
   }
   it("the learned-index variants read through models (tables of separated values may all be too small for one)", () => {
