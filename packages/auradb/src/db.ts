@@ -1581,8 +1581,13 @@ export class AuraDB {
     let bytesReclaimed = 0;
     const started = performance.now();
     let scanned = 0;
-    for (const candidate of this.gcCandidates(ratio)) {
+    // One file at a time, the most garbage first, chosen again after each: a run may last long
+    // under writes, and each collected file is freed as soon as it can be (not at the end of the
+    // run, which a close would cut short: the soak lost every run that way).
+    for (;;) {
       if (this.closing || this.closed) break;
+      const candidate = this.gcCandidates(ratio)[0];
+      if (candidate === undefined) break;
       let batch: VlogEntry[] = [];
       let batchBytes = 0;
       const relocate = async () => {
@@ -1600,7 +1605,9 @@ export class AuraDB {
           batchBytes += entry.pointer.size;
           if (batch.length >= GC_BATCH_ENTRIES || batchBytes >= GC_BATCH_BYTES) await relocate();
         }
-        if (Number.isFinite(bytesPerSecond)) {
+        // NB: no rate limit while the log is mostly garbage (`gcBehind`): the limit would let
+        // a sustained overwrite load outgrow GC (the soak: 45 MB/s appended vs 40 MB/s reclaimed).
+        if (Number.isFinite(bytesPerSecond) && !this.gcBehind) {
           // Rate limit: stay under bytesPerSecond of scanning, averaged over the run.
           const ahead = scanned / bytesPerSecond - (performance.now() - started) / 1000;
           if (ahead > 0.01) await new Promise<void>((resolve) => setTimeout(resolve, ahead * 1000));
@@ -1610,8 +1617,8 @@ export class AuraDB {
       this.pendingVlogDeletes.push({ fileNumber: candidate.fileNumber, afterSeq: this.visibleSeq });
       filesCollected++;
       bytesReclaimed += candidate.bytes;
-    }
-    if (filesCollected > 0 && !this.closing && !this.closed) {
+      this.counters.gcFilesCollected++;
+      if (this.closing || this.closed) break;
       // NB: a collected file may go only once no WAL record that recovery replays points into
       // it (recovery checks every pointer it replays): flush the relocations into a table.
       this.freezeMemtable();
@@ -1619,9 +1626,9 @@ export class AuraDB {
         this.scheduleFlush();
         await this.flushing;
       }
+      await this.deleteCollectedVlogFiles();
     }
     this.counters.gcRuns++;
-    this.counters.gcFilesCollected += filesCollected;
     this.counters.gcEntriesRelocated += entriesRelocated;
     this.counters.gcBytesRelocated += bytesRelocated;
     await this.deleteCollectedVlogFiles();
