@@ -249,6 +249,8 @@ export interface AgentReport {
   readonly rollbacks: number;
   /** The state file (`COMPACTION-AGENT`): "fresh" (none yet), "restored", or "reset" (unreadable: started over; `error` says why). */
   readonly stateFile: { readonly status: "fresh" | "restored" | "reset"; readonly error: string | null; readonly saves: number; readonly saveError: string | null };
+  /** The last error observing a window (the window was dropped), or null. */
+  readonly lastError: string | null;
   /** The last decision records, oldest first. */
   readonly decisions: DecisionRecord[];
 }
@@ -524,6 +526,8 @@ export class AuraDB {
     saveError: null,
   };
   private agentSaving: Promise<void> = Promise.resolve();
+  /** The last error of the agent's `observe` (that window was dropped), or null. */
+  private agentError: string | null = null;
   private windowsSinceSave = 0;
   /** Operations since the last latency sample. */
   private sampleTick = 0;
@@ -931,7 +935,7 @@ export class AuraDB {
     try {
       record = agent.observe(window, treeViewOf(this.versions.current, this.busy, LEVEL_COUNT));
     } catch (error) {
-      this.agentStateFile.error = `observe: ${(error as Error).message}`;
+      this.agentError = (error as Error).message;
       return;
     }
     if (record === null) return;
@@ -2129,6 +2133,7 @@ export class AuraDB {
         explorations: stats.explorations,
         rollbacks: stats.rollbacks,
         stateFile: { ...this.agentStateFile },
+        lastError: this.agentError,
         decisions: decisions.slice(-AGENT_DECISIONS_SHOWN),
       };
     }
