@@ -18,7 +18,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
-import { MemFs } from "@auradb/fs/testing";
+import { createSeededRandom, MemFs } from "@auradb/fs/testing";
 import { AuraDB } from "../src/index.ts";
 import type { Snapshot } from "../src/index.ts";
 
@@ -35,15 +35,6 @@ interface Write {
   responded: number;
 }
 
-function random32(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
-}
 
 const decoder = new TextDecoder();
 
@@ -101,7 +92,7 @@ describe("concurrent clients against flushes, compactions and GC", () => {
     };
 
     const client = async (id: number) => {
-      const random = random32(SEED * 31 + id);
+      const random = createSeededRandom(SEED * 31 + id);
       for (let op = 0; op < OPS_PER_CLIENT; op++) {
         const key = `k${String(Math.floor(random() * KEYS)).padStart(3, "0")}`;
         const roll = random();

@@ -21,7 +21,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { AuraError, ErrorCode, readFile } from "@auradb/fs";
-import { MemFs } from "@auradb/fs/testing";
+import { createSeededRandom, MemFs } from "@auradb/fs/testing";
 import { AuraDB } from "../src/index.ts";
 import type { AuraDBOptions } from "../src/index.ts";
 
@@ -44,15 +44,6 @@ const OPTIONS: AuraDBOptions = {
 type Model = Map<string, string>;
 type Op = { key: string; value: string | null };
 
-function random32(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
-}
 
 const valueOf = (index: number, round: number): string => `v${round}-${index}-${"abcdefghij".repeat((index * 7 + round) % 60)}`;
 
@@ -61,7 +52,7 @@ async function buildDatabase(): Promise<{ files: Map<string, Uint8Array>; base: 
   const fs = new MemFs();
   const db = await AuraDB.open("/db", { fs, ...OPTIONS });
   const base: Model = new Map();
-  const random = random32(SEED);
+  const random = createSeededRandom(SEED);
   for (let round = 0; round < 3; round++) {
     for (let start = 0; start < 1500; start += 100) {
       const batch = [];
@@ -257,7 +248,7 @@ describe("corruption and hostile files", () => {
     assert.equal(await oracle(files, base, tail, false), "benign", "the unmutated database opens and reads right");
     const clean = await oracle(files, base, tail, true);
     assert.equal(clean, "benign", "the unmutated database opens and reads right, paranoid included");
-    const random = random32(SEED ^ 0x5eed);
+    const random = createSeededRandom(SEED ^ 0x5eed);
     const tally = new Map<string, number>();
     let injected = 0;
     for (const kind of ["wal", "vlog", "sst", "manifest", "current"] as const) {

@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { createSeededRandom } from "@auradb/fs/testing";
 import { AuraDB } from "../src/index.ts";
 import { applyWriteFingerprinted, CRASH_DB_OPTIONS, descriptorOf, equalModels, fingerprint, isWrite, opAt } from "./crash-workload.ts";
 import type { CrashModel } from "./crash-workload.ts";
@@ -99,16 +100,9 @@ function runtimeCommand(script: string): { command: string; args: string[] } {
 
 const WRITER = fileURLToPath(new URL("./crash-writer.ts", import.meta.url));
 
-/** mulberry32 for the kill schedule. */
+/** The kill schedule's PRNG (mulberry32, as every seeded test), apart from the workload's stream. */
 function scheduleRandom(seed: number): () => number {
-  let state = (seed ^ 0x5bd1e995) >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = state;
-    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
+  return createSeededRandom(seed ^ 0x5bd1e995);
 }
 
 interface ChildRun {

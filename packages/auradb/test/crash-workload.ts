@@ -8,6 +8,7 @@
  * value back tells which write produced it, and the filler proves its bytes are that write's
  * (a wrong or damaged value is caught, not only a missing one).
  */
+import { createSeededRandom } from "@auradb/fs/testing";
 import type { AuraDBOptions, BatchOperation } from "../src/index.ts";
 
 /** Values at or above this go to the value log (and are verified through it on recovery). */
@@ -48,16 +49,7 @@ export function isWrite(op: CrashOp): op is CrashWrite {
 }
 
 /** mulberry32: the same numbers on every runtime (no Math.random). */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = state;
-    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const seededRandom = createSeededRandom;
 
 function mix(seed: number, index: number): number {
   let hash = (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0;

@@ -71,8 +71,8 @@ const PAGE_BYTES = 4096;
 const DEFAULT_SEED = 1;
 
 /**
- * A seeded PRNG (mulberry32) returning numbers in [0, 1). Shared with `FaultFs`; not part of the
- * package surface. Not `Math.random`, so that a seed replays on every runtime.
+ * A seeded PRNG (mulberry32) returning numbers in [0, 1). Shared with `FaultFs` and exported from
+ * `@auradb/fs/testing` for tests. Not `Math.random`, so that a seed replays on every runtime.
  */
 export function createSeededRandom(seed: number): () => number {
   if (!Number.isFinite(seed)) throw new RangeError(`auradb/fs: seed must be a finite number, got ${seed}`);
