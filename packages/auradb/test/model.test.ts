@@ -180,6 +180,8 @@ async function runSequence(ops: Op[], options: AuraDBOptions, seed: number): Pro
           break;
         }
         case "scan": {
+          // NB: also a moment to note the tree's shape (runs come and go with background compaction).
+          observeShape(db);
           const low = keyOf(Math.min(op.from, op.to));
           const high = keyOf(Math.max(op.from, op.to));
           const range: Record<string, Uint8Array> = {};
@@ -386,7 +388,8 @@ describe("engine vs model", () => {
       else assert.equal(learnedLookupsSeen, lookupsBefore, "no lookup went through a learned index");
       const compaction = configuration.options.compaction ?? "leveled";
       if (compaction === "leveled") assert.ok(mostRunsSeen <= 1, "leveled keeps one run per level");
-      else assert.ok(mostRunsSeen > 1, `${compaction}: some level held several runs (seen ${mostRunsSeen})`);
+      // NB: the agent may spend a short sequence leveled (it starts there): only its moves are certain.
+      else if (compaction !== "learned") assert.ok(mostRunsSeen > 1, `${compaction}: some level held several runs (seen ${mostRunsSeen})`);
       if (compaction === "learned") assert.ok(agentShapesSeen.size > 1, `the agent moved between shapes (${[...agentShapesSeen].join(" ")})`);
     });
   }
