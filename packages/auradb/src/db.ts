@@ -779,6 +779,7 @@ export class AuraDB {
       let separatedBytes = 0;
       try {
         replay: for await (const record of wal.replay({ from: versions.logLsn })) {
+          if (replayed === 0 && record.lsn !== versions.logLsn) throw missingLog(path, versions.logLsn, record.lsn);
           const batch = decodeBatch(record.data, joinPath(path, WAL_DIRECTORY));
           // Values before pointers (invariant 9): a record whose separated value did not survive
           // the crash ends the recovered prefix; it and every later record are dropped.
@@ -800,6 +801,11 @@ export class AuraDB {
         await wal.close().catch(() => {});
         await vlog.close().catch(() => {});
         throw error;
+      }
+      if (replayed === 0 && cut === null && wal.nextLsn > versions.logLsn) {
+        await wal.close().catch(() => {});
+        await vlog.close().catch(() => {});
+        throw missingLog(path, versions.logLsn, wal.nextLsn);
       }
       const db = new AuraDB({ path, fs, options, lock, wal, vlog, versions, cache, memtable, lastLsn, lastSeq });
       db.recovery = { replayedRecords: replayed, cut };
@@ -2181,6 +2187,18 @@ function withRun(table: TableMeta, run: number): TableMeta {
   if (table.run === undefined) return table;
   const { run: _dropped, ...rest } = table;
   return rest;
+}
+
+/**
+ * The manifest asks recovery to replay the log from `from`, but the log's records start later
+ * (they were trimmed after a checkpoint the manifest no longer records: a damaged or older
+ * manifest). Opening would silently lose what those records and the checkpoints held.
+ */
+function missingLog(path: string, from: number, found: number): CorruptionError {
+  return new CorruptionError(
+    `auradb: the manifest replays the log from record ${from}, but the log starts at ${found}: the manifest is damaged or older than the log`,
+    { path: joinPath(path, WAL_DIRECTORY), offset: 0 },
+  );
 }
 
 /**
