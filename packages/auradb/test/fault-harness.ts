@@ -15,7 +15,7 @@
  *   healthy file system, holds every write acknowledged (synced, for a power cut), equals the
  *   state after a prefix of the issued writes, and takes new writes.
  */
-import { AuraError, ErrorCode } from "@auradb/fs";
+import { AuraError, ErrorCode, isFailedDataSync } from "@auradb/fs";
 import type { File, FileStat, FileSystem, FsLock, FsSupports, OpenOptions } from "@auradb/fs";
 import { FaultFs, MemFs } from "@auradb/fs/testing";
 import type { CrashMode, FaultKind, FaultOp } from "@auradb/fs/testing";
@@ -63,6 +63,23 @@ interface Outcome {
   readonly problems: string[];
 }
 
+/**
+ * True when a data sync (fsync/fdatasync) failed in what the caller saw (the error itself or the
+ * failure a refusal names as its cause). Then the writes acknowledged without sync since the
+ * last successful sync may be lost (RELIABILITY.md, F1): the kernel may have dropped their pages,
+ * and the engine drops the unsynced tail of the failed file so that nothing reads them as data.
+ * NB: coarse: once a sync failed, the rest of the run is held to the synced writes only.
+ */
+function dataSyncFailed(outcome: Outcome): boolean {
+  return outcome.errors.some(({ error }) => {
+    for (let cause: unknown = error, depth = 0; cause !== undefined && cause !== null && depth < 5; depth++) {
+      if (isFailedDataSync(cause)) return true;
+      cause = (cause as { cause?: unknown }).cause;
+    }
+    return false;
+  });
+}
+
 /** The highest index ≥ `lowest` whose state equals `state`, or -1. */
 function findPrefix(states: readonly State[], lowest: number, state: State): number {
   for (let index = states.length - 1; index >= lowest; index--) {
@@ -102,7 +119,7 @@ async function workload(fs: FileSystem): Promise<Outcome> {
         await db.close().catch((closeError: unknown) => outcome.errors.push({ step: `close ${session}`, error: closeError }));
         continue;
       }
-      const match = findPrefix(outcome.states, outcome.acknowledged, recovered);
+      const match = findPrefix(outcome.states, dataSyncFailed(outcome) ? outcome.durable : outcome.acknowledged, recovered);
       if (match < 0) {
         outcome.problems.push(`reopen ${session}: the state is no prefix holding every acknowledged write (write ${outcome.acknowledged}; recovery ${JSON.stringify(db.recovery)})`);
       } else {
@@ -343,7 +360,7 @@ export async function runFaultPoint(kind: FaultKind, k: number, mode: CrashMode)
   if (outcome.acknowledgedAfterRefusal > 0) problems.push(`fail-stop: ${outcome.acknowledgedAfterRefusal} write(s) acknowledged after a refused write in the same session`);
 
   const image = memory.crash({ mode, seed: k });
-  const lowest = mode === "process" ? outcome.acknowledged : outcome.durable;
+  const lowest = mode === "process" && !dataSyncFailed(outcome) ? outcome.acknowledged : outcome.durable;
   let db: AuraDB | undefined;
   try {
     db = await AuraDB.open(DIR, { ...FAULT_DB_OPTIONS, fs: image });

@@ -42,5 +42,16 @@ export { basename, dirname, joinPath } from "./path.ts";
 export { crc32c, maskCrc, unmaskCrc } from "./checksum.ts";
 export { readVarint, varintLength, writeVarint } from "./varint.ts";
 export type { VarintResult } from "./varint.ts";
-export { BackgroundSync, mkdirDurable, readAt, readAtSync, readFile, writeAll, writeAllSync, writeFileAtomic } from "./io.ts";
+export {
+  BackgroundSync,
+  dropUnsyncedTail,
+  isFailedDataSync,
+  mkdirDurable,
+  readAt,
+  readAtSync,
+  readFile,
+  writeAll,
+  writeAllSync,
+  writeFileAtomic,
+} from "./io.ts";
 export type { SyncProgress } from "./io.ts";

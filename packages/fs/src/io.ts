@@ -111,6 +111,31 @@ export interface SyncProgress {
 }
 
 /**
+ * True for a failed fsync/fdatasync of a file: after one, the kernel may have marked the unsynced
+ * pages clean without writing them (fsyncgate), so they may never reach the disk, whatever later
+ * syncs report, yet reads still see them until they are evicted.
+ */
+export function isFailedDataSync(error: unknown): boolean {
+  return error instanceof IOError && (error.op === "datasync" || error.op === "sync");
+}
+
+/**
+ * After a failed data sync of an append-only file: cuts it back to what was durable, so that no
+ * reader (this process, or a reopen in it) trusts bytes that may never reach the disk; recovery
+ * then sees the same file a power cut would leave. Best effort (the truncate may fail too: the
+ * log stays failed either way). Updates `progress.writtenOffset`.
+ */
+export async function dropUnsyncedTail(file: File, progress: SyncProgress): Promise<void> {
+  if (progress.writtenOffset <= progress.syncedOffset) return;
+  try {
+    await file.truncate(progress.syncedOffset);
+    progress.writtenOffset = progress.syncedOffset;
+  } catch {
+    // NB: the failure that brought us here is what the caller reports.
+  }
+}
+
+/**
  * Background fdatasync for append-only logs (RocksDB's `wal_bytes_per_sync`): once a file holds
  * `thresholdBytes` written but unsynced, one fdatasync starts without anyone waiting for it, so
  * the sync a later roll or durable append needs finds little left to write. At most one runs at

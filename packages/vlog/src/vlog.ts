@@ -4,6 +4,8 @@
  */
 import {
   BackgroundSync,
+  dropUnsyncedTail,
+  isFailedDataSync,
   ClosedError,
   CorruptionError,
   type File,
@@ -618,6 +620,13 @@ export class ValueLog {
       if (this.failure !== null) throw this.failure;
     } catch (error) {
       this.failure = error;
+      // NB: after a failed data sync the unsynced tail may never reach the disk (fsyncgate):
+      // drop it, so that neither this log nor a reopen in this process reads it as data.
+      if (isFailedDataSync(error)) {
+        for (const state of this.fileStates.values()) {
+          if (state.created && state.handle !== null) await dropUnsyncedTail(state.handle, state);
+        }
+      }
       for (const waiter of waiters) waiter.reject(error);
       return;
     }

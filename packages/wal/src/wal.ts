@@ -3,6 +3,8 @@
  */
 import {
   BackgroundSync,
+  dropUnsyncedTail,
+  isFailedDataSync,
   ClosedError,
   CorruptionError,
   dirname,
@@ -576,6 +578,16 @@ export class Wal {
       active.visibleOffset = active.writtenOffset;
     } catch (error) {
       this.failure = error;
+      // NB: after a failed data sync the unsynced tail may never reach the disk (fsyncgate):
+      // drop it, so that neither a reader nor a reopen in this process replays it.
+      if (isFailedDataSync(error)) {
+        for (const segment of this.writeQueue) {
+          if (segment.file !== null) {
+            await dropUnsyncedTail(segment.file, segment);
+            segment.visibleOffset = Math.min(segment.visibleOffset, segment.writtenOffset);
+          }
+        }
+      }
       for (const waiter of waiters) waiter.reject(error);
       this.notifyReaders();
       return;
