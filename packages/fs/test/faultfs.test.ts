@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { FaultFs } from "../src/faultfs.ts";
 import type { FaultRule } from "../src/faultfs.ts";
 import { MemFs } from "../src/memfs.ts";
-import { readFile, writeAll, writeAllSync } from "../src/io.ts";
+import { dropUnsyncedTail, isFailedDataSync, readFile, writeAll, writeAllSync } from "../src/io.ts";
 import type { File } from "../src/types.ts";
 import { failure, hex } from "./helpers.ts";
 
@@ -332,5 +332,26 @@ describe("FaultFs: crashAt", () => {
     assert.equal((await failure(() => fs.mkdir("/x"))).name, "SimulatedCrash");
     assert.ok(inner.crashImage !== undefined);
     assert.equal(fs.crashImage, undefined);
+  });
+});
+
+describe("after a failed data sync: isFailedDataSync and dropUnsyncedTail", () => {
+  it("recognise the failed fdatasync and cut the file back to what was durable", async () => {
+    const { file } = await setup([{ kind: "fsync-fail", ops: ["datasync"], after: 1, persistence: "once" }]);
+    await file.write(Uint8Array.of(1, 2, 3, 4), 0);
+    await file.datasync(); // the first datasync succeeds: 4 bytes durable
+    const progress = { writtenOffset: 10, syncedOffset: 4 };
+    await file.write(Uint8Array.of(5, 6, 7, 8, 9, 10), 4);
+    const error = await file.datasync().then(
+      () => null,
+      (error: unknown) => error,
+    );
+    assert.ok(isFailedDataSync(error), `a failed datasync: ${String(error)}`);
+    assert.equal(isFailedDataSync(new Error("other")), false);
+    await dropUnsyncedTail(file, progress);
+    assert.equal(await file.size(), 4, "the unsynced tail is gone");
+    assert.equal(progress.writtenOffset, 4);
+    await dropUnsyncedTail(file, progress); // nothing unsynced: a no-op
+    assert.equal(await file.size(), 4);
   });
 });
