@@ -18,7 +18,7 @@ import {
   tieredPolicy,
 } from "@auradb/compactor";
 import { InvalidArgumentError } from "@auradb/fs";
-import { compareBytes, type Run, type TableMeta, type Version } from "@auradb/lsm";
+import { compareBytes, keyRange, type Run, type TableMeta, type Version } from "@auradb/lsm";
 import type { ResolvedOptions } from "./options.ts";
 
 /** One table a job reads. */
@@ -96,14 +96,14 @@ export function jobFromDecision(version: Version, decision: CompactionDecision):
   }
   if (inputs.length === 0) refuse(decision, "no input");
   const taken = new Set(inputs.map((input) => input.table.fileNumber));
-  const [smallest, largest] = rangeOf(inputs.map((input) => input.table));
+  const [smallest, largest] = keyRange(inputs.map((input) => input.table));
 
   const sources = runsTaken.get(outputLevel - 1);
   if (sources !== undefined) {
     // A table of the source level left behind in a run older than a taken one, overlapping the
     // sources, would sit above the newer data moved down: a read would find it first.
     const sourceTables = inputs.filter((input) => input.level === outputLevel - 1).map((input) => input.table);
-    const [sourceSmallest, sourceLargest] = rangeOf(sourceTables);
+    const [sourceSmallest, sourceLargest] = keyRange(sourceTables);
     const runs = version.runs(outputLevel - 1);
     for (let index = Math.min(...sources.keys()); index < runs.length; index++) {
       for (const table of runs[index]!.tables) {
@@ -154,7 +154,7 @@ export function rangeJob(version: Version, level: number, low: Uint8Array | unde
   const levelTables = version.levels[level] ?? [];
   const sources = levelTables.filter(inRange);
   if (sources.length === 0) return null;
-  let [smallest, largest] = rangeOf(sources);
+  let [smallest, largest] = keyRange(sources);
   const taken = new Set<number>(sources.map((table) => table.fileNumber));
   // A table of the same level overlapping the inputs' extent (L0, or another run) must go down
   // too: left behind, its older versions would sit above the newer ones moved down. Widen until
@@ -165,7 +165,7 @@ export function rangeJob(version: Version, level: number, low: Uint8Array | unde
       if (taken.has(table.fileNumber) || !overlaps(table, smallest, largest)) continue;
       taken.add(table.fileNumber);
       sources.push(table);
-      [smallest, largest] = rangeOf(sources);
+      [smallest, largest] = keyRange(sources);
       grew = true;
     }
   }
@@ -202,14 +202,14 @@ export function mergeRunsJob(version: Version, level: number, low: Uint8Array | 
   const chosen = tables.filter(inRange);
   if (chosen.length === 0) return null;
   const taken = new Set(chosen.map((table) => table.fileNumber));
-  let [smallest, largest] = rangeOf(chosen);
+  let [smallest, largest] = keyRange(chosen);
   for (let grew = true; grew; ) {
     grew = false;
     for (const table of tables) {
       if (taken.has(table.fileNumber) || !overlaps(table, smallest, largest)) continue;
       taken.add(table.fileNumber);
       chosen.push(table);
-      [smallest, largest] = rangeOf(chosen);
+      [smallest, largest] = keyRange(chosen);
       grew = true;
     }
   }
@@ -250,15 +250,6 @@ function overlaps(table: TableMeta, smallest: Uint8Array, largest: Uint8Array): 
   return compareBytes(table.largestKey, smallest) >= 0 && compareBytes(table.smallestKey, largest) <= 0;
 }
 
-function rangeOf(tables: readonly TableMeta[]): [Uint8Array, Uint8Array] {
-  let smallest = tables[0]!.smallestKey;
-  let largest = tables[0]!.largestKey;
-  for (const table of tables) {
-    if (compareBytes(table.smallestKey, smallest) < 0) smallest = table.smallestKey;
-    if (compareBytes(table.largestKey, largest) > 0) largest = table.largestKey;
-  }
-  return [smallest, largest];
-}
 
 /** The fixed shaped policy of `compaction` ('tiered' or 'lazy-leveling'; 'leveled' as the fallback for several runs). */
 export function fixedPolicy(style: "leveled" | "tiered" | "lazy-leveling", options: ResolvedOptions, levelCount: number): ShapePolicy {

@@ -16,7 +16,7 @@ export { UserIterator } from "./iterators/user.ts";
 export type { UserIteratorOptions, EntryBatch } from "./iterators/user.ts";
 export { CompactionIterator } from "./compaction/filter.ts";
 export type { CompactionIteratorOptions, CompactionCounters } from "./compaction/filter.ts";
-export { LeveledPolicy, overlappingTables } from "./compaction/leveled.ts";
+export { keyRange, LeveledPolicy, overlappingTables } from "./compaction/leveled.ts";
 export type { LeveledPolicyOptions, LeveledPlan } from "./compaction/leveled.ts";
 export { Version, VersionSet } from "./version/version-set.ts";
 export type { Run } from "./version/version-set.ts";

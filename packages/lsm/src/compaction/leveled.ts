@@ -243,7 +243,7 @@ export function overlappingTables(level: readonly TableMeta[], smallestKey: Uint
 }
 
 /** The user-key range covering `tables` (REQUIRES at least one). */
-function keyRange(tables: readonly TableMeta[]): [Uint8Array, Uint8Array] {
+export function keyRange(tables: readonly TableMeta[]): [Uint8Array, Uint8Array] {
   let smallest = tables[0]!.smallestKey;
   let largest = tables[0]!.largestKey;
   for (const table of tables) {
