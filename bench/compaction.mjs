@@ -1,8 +1,11 @@
 // Compaction policies on a shifting workload: the same operations, same seed, on one database
-// per policy, run back to back in one process (real files in the OS temp directory).
+// per policy (real files in the OS temp directory). The policies run one after another, and the
+// whole list again for each round (interleaved, so a noisy spell on the machine hits every policy
+// alike); the tables give each phase's median over the rounds.
 //
 //   npm run build
-//   node bench/compaction.mjs [--keys N] [--ops OPS] [--scan-ops S] [--seed SEED] [--policies leveled,tiered,...]
+//   node bench/compaction.mjs [--keys N] [--ops OPS] [--scan-ops S] [--seed SEED] [--rounds R]
+//                             [--window W] [--policies leveled,tiered,lazy-leveling,fluid:K:Z,learned,learned-memory]
 //
 // Load: N keys (16 B keys, 100 B values) in shuffled order, batches of 100 (timed apart). Then the
 // phases, one client, single awaited puts, getSync, iterators:
@@ -14,17 +17,22 @@
 // Per phase: time, ops/s, write amplification (WAL + flush + compaction bytes written over user
 // bytes written in the phase, engine counters) and read amplification (table probes per get:
 // tables whose key range holds the key, asked through their Bloom filter; and the runs a get
-// may probe at the phase's end). 'learned (memory)' is a fresh database given the state file the
-// 'learned' run left: what the agent remembers, on the same data and operations.
+// may probe at the phase's end). 'fluid:K:Z' is the fixed shape with K runs per upper level and Z
+// at the last ('fluid' compaction). 'learned (memory)' is a fresh database given the state file
+// the 'learned' run of the same round left: what the agent remembers, on the same operations.
+// "Best fixed shape per phase" adds up, phase by phase, the fastest fixed policy's median: what a
+// policy that switched to the right fixed shape at each phase, for free, would take.
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, arg, index, all) => (arg.startsWith('--') ? [...pairs, [arg.slice(2), all[index + 1]]] : pairs), []));
 const KEYS = Number(args.keys ?? 200_000);
-const OPS = Number(args.ops ?? 120_000);
-const SCAN_OPS = Number(args['scan-ops'] ?? 12_000);
+const OPS = Number(args.ops ?? 300_000);
+const SCAN_OPS = Number(args['scan-ops'] ?? 30_000);
 const SEED = Number(args.seed ?? 42);
+const ROUNDS = Number(args.rounds ?? 3);
+const WINDOW = Number(args.window ?? 10_000);
 const POLICIES = (args.policies ?? 'leveled,tiered,lazy-leveling,learned,learned-memory').split(',');
 const VALUE_BYTES = 100;
 
@@ -32,7 +40,7 @@ const { AuraDB, AGENT_STATE_FILE } = await import(new URL('../packages/auradb/di
 
 /** The tree is kept small relative to the data so that it has three levels and compaction matters. */
 const BASE_OPTIONS = { memtableBytes: 1 << 20, level1Bytes: 4 << 20, targetFileBytes: 1 << 20, cacheBytes: 8 << 20, sizeRatio: 10 };
-const AGENT = { windowOperations: 4000, windowMs: 500, seed: 7 };
+const AGENT = { windowOperations: WINDOW, windowMs: 1000, seed: 7 };
 
 function prng(seed) {
   let state = seed >>> 0 || 1;
@@ -137,51 +145,89 @@ async function runPolicy(label, dir, options) {
   return { label, loadMs, phases, totalMs: phases.reduce((sum, phase) => sum + phase.ms, 0), stats };
 }
 
+function optionsOf(policy) {
+  if (policy.startsWith('fluid:')) {
+    const [, runsPerLevel, runsLastLevel] = policy.split(':').map(Number);
+    return { ...BASE_OPTIONS, compaction: 'fluid', runsPerLevel, runsLastLevel };
+  }
+  if (policy === 'learned' || policy === 'learned-memory') return { ...BASE_OPTIONS, compaction: 'learned', compactionAgent: AGENT };
+  return { ...BASE_OPTIONS, compaction: policy };
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
 const root = mkdtempSync(join(tmpdir(), 'auradb-compaction-'));
-const results = [];
+/** policy → its result in each round */
+const runs = new Map(POLICIES.map((policy) => [policy, []]));
 try {
-  let learnedDir = null;
-  for (const policy of POLICIES) {
-    const dir = join(root, policy);
-    let options = { ...BASE_OPTIONS, compaction: policy === 'learned-memory' ? 'learned' : policy };
-    if (options.compaction === 'learned') options = { ...options, compactionAgent: AGENT };
-    if (policy === 'learned-memory') {
-      if (learnedDir === null) throw new Error("learned-memory needs the 'learned' run before it");
-      // A fresh database that starts with what the first agent learned.
-      const fresh = await AuraDB.open(dir, options);
-      await fresh.close();
-      copyFileSync(join(learnedDir, AGENT_STATE_FILE), join(dir, AGENT_STATE_FILE));
+  for (let round = 0; round < ROUNDS; round++) {
+    let learnedDir = null;
+    for (const policy of POLICIES) {
+      const dir = join(root, `${round}-${policy.replaceAll(':', '-')}`);
+      const options = optionsOf(policy);
+      if (policy === 'learned-memory') {
+        if (learnedDir === null) throw new Error("learned-memory needs the 'learned' run before it");
+        // A fresh database that starts with what the first agent learned.
+        const fresh = await AuraDB.open(dir, options);
+        await fresh.close();
+        copyFileSync(join(learnedDir, AGENT_STATE_FILE), join(dir, AGENT_STATE_FILE));
+      }
+      const result = await runPolicy(policy, dir, options);
+      if (policy === 'learned') learnedDir = dir;
+      runs.get(policy).push(result);
+      const agent = result.stats.compaction.agent;
+      console.log(
+        `round ${round + 1} ${policy.padEnd(15)} load ${(result.loadMs / 1000).toFixed(1)} s, phases ${result.phases.map((phase) => (phase.ms / 1000).toFixed(2)).join(' ')}, total ${(result.totalMs / 1000).toFixed(2)} s, WA ${result.stats.writeAmplification.toFixed(2)}` +
+          (agent === null ? '' : `, agent: ${agent.windows} windows, ${agent.explorations} explorations, ${agent.rollbacks} rollbacks, state file ${agent.stateFile.status}`),
+      );
+      if (!policy.startsWith('learned')) rmSync(dir, { recursive: true, force: true });
     }
-    const result = await runPolicy(policy, dir, options);
-    if (policy === 'learned') learnedDir = dir;
-    results.push(result);
-    const agent = result.stats.compaction.agent;
-    console.log(
-      `${policy.padEnd(15)} load ${(result.loadMs / 1000).toFixed(1)} s, phases ${(result.totalMs / 1000).toFixed(1)} s, WA ${result.stats.writeAmplification.toFixed(2)}` +
-        (agent === null ? '' : `, agent: ${agent.windows} windows, ${agent.explorations} explorations, ${agent.rollbacks} rollbacks, state file ${agent.stateFile.status}`),
-    );
+    for (const policy of POLICIES) if (policy.startsWith('learned')) rmSync(join(root, `${round}-${policy}`), { recursive: true, force: true });
   }
 } finally {
   rmSync(root, { recursive: true, force: true });
 }
 
-console.log(`\nkeys ${KEYS}, ops per phase ${OPS} (scan phase ${SCAN_OPS}), seed ${SEED}, ${process.version}\n`);
-const header = ['policy', ...PHASES.map((phase) => phase.name), 'total'];
+/** The run of a policy whose total is the median (for the per-phase details), and the medians. */
+const results = POLICIES.map((policy) => {
+  const list = runs.get(policy);
+  const totals = list.map((result) => result.totalMs);
+  const phaseMs = PHASES.map((_, index) => median(list.map((result) => result.phases[index].ms)));
+  const middle = [...list].sort((a, b) => a.totalMs - b.totalMs)[list.length >> 1];
+  return { label: policy, totals, totalMs: median(totals), phaseMs, middle };
+});
+
+console.log(`\nkeys ${KEYS}, ops per phase ${OPS} (scan phase ${SCAN_OPS}), seed ${SEED}, ${ROUNDS} rounds, agent window ${WINDOW} ops, ${process.version}\n`);
+console.log('Medians over the rounds (each phase and the total on its own):\n');
+const header = ['policy', ...PHASES.map((phase) => phase.name), 'total', 'totals of the rounds'];
 console.log(`| ${header.join(' | ')} |`);
 console.log(`|${header.map(() => '---').join('|')}|`);
 for (const result of results) {
-  const cells = result.phases.map((phase) => `${(phase.ms / 1000).toFixed(2)} s · ${Math.round(phase.opsPerSecond / 1000)} k/s · WA ${phase.writeAmplification.toFixed(1)} · RA ${phase.probesPerGet.toFixed(2)} (${phase.runsPerRead} runs)${phase.shape ? ` · ${phase.shape}` : ''}`);
-  console.log(`| ${result.label} | ${cells.join(' | ')} | ${(result.totalMs / 1000).toFixed(2)} s |`);
+  const cells = result.phaseMs.map((ms) => `${(ms / 1000).toFixed(2)} s`);
+  console.log(`| ${result.label} | ${cells.join(' | ')} | ${(result.totalMs / 1000).toFixed(2)} s | ${result.totals.map((ms) => (ms / 1000).toFixed(2)).join(', ')} |`);
+}
+console.log('\nThe round with the median total, per phase: ops/s · write amplification · read amplification (runs a get may probe at the end) · the agent\'s shape at the end (K, Z, L0 trigger):\n');
+console.log(`| ${['policy', ...PHASES.map((phase) => phase.name)].join(' | ')} |`);
+console.log(`|${['policy', ...PHASES].map(() => '---').join('|')}|`);
+for (const { label, middle } of results) {
+  const cells = middle.phases.map((phase) => `${Math.round(phase.opsPerSecond / 1000)} k/s · WA ${phase.writeAmplification.toFixed(1)} · RA ${phase.probesPerGet.toFixed(2)} (${phase.runsPerRead})${phase.shape ? ` · ${phase.shape}` : ''}`);
+  console.log(`| ${label} | ${cells.join(' | ')} |`);
 }
 const fixed = results.filter((result) => !result.label.startsWith('learned'));
 if (fixed.length > 0) {
   const best = fixed.reduce((a, b) => (a.totalMs <= b.totalMs ? a : b));
-  console.log(`\nbest fixed policy by total: ${best.label} (${(best.totalMs / 1000).toFixed(2)} s)`);
+  const bestPerPhase = PHASES.map((_, index) => Math.min(...fixed.map((entry) => entry.phaseMs[index])));
+  const switching = bestPerPhase.reduce((sum, ms) => sum + ms, 0);
+  console.log(`\nbest fixed policy by median total: ${best.label} (${(best.totalMs / 1000).toFixed(2)} s)`);
+  console.log(`best fixed shape per phase, switched for free: ${(switching / 1000).toFixed(2)} s = ${(switching / best.totalMs).toFixed(2)} × the best fixed policy (${PHASES.map((phase, index) => `${phase.name}: ${fixed.find((entry) => entry.phaseMs[index] === bestPerPhase[index]).label}`).join(', ')})`);
   for (const result of results.filter((entry) => entry.label.startsWith('learned'))) {
-    console.log(`${result.label}: total ${(result.totalMs / best.totalMs).toFixed(2)} × the best fixed policy's`);
-    result.phases.forEach((phase, index) => {
-      const bestPhase = Math.min(...fixed.map((entry) => entry.phases[index].ms));
-      console.log(`  ${phase.name}: ${(phase.ms / bestPhase).toFixed(2)} × the best fixed policy's time in the phase`);
+    console.log(`${result.label}: median total ${(result.totalMs / best.totalMs).toFixed(2)} × the best fixed policy's (rounds: ${result.totals.map((ms, round) => (ms / best.totals[round]).toFixed(2)).join(', ')})`);
+    result.phaseMs.forEach((ms, index) => {
+      console.log(`  ${PHASES[index].name}: ${(ms / bestPerPhase[index]).toFixed(2)} × the best fixed policy's median in the phase`);
     });
   }
 }

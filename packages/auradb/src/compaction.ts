@@ -15,6 +15,7 @@ import {
   type WorkloadWindow,
   lazyLevelingPolicy,
   leveledPolicy,
+  ShapedPolicy,
   tieredPolicy,
 } from "@auradb/compactor";
 import { InvalidArgumentError } from "@auradb/fs";
@@ -251,8 +252,8 @@ function overlaps(table: TableMeta, smallest: Uint8Array, largest: Uint8Array): 
 }
 
 
-/** The fixed shaped policy of `compaction` ('tiered' or 'lazy-leveling'; 'leveled' as the fallback for several runs). */
-export function fixedPolicy(style: "leveled" | "tiered" | "lazy-leveling", options: ResolvedOptions, levelCount: number): ShapePolicy {
+/** The fixed shaped policy of `compaction` ('tiered', 'lazy-leveling' or 'fluid'; 'leveled' as the fallback for several runs). */
+export function fixedPolicy(style: "leveled" | "tiered" | "lazy-leveling" | "fluid", options: ResolvedOptions, levelCount: number): ShapePolicy {
   const knobs = {
     sizeRatio: options.sizeRatio,
     level1Bytes: options.level1Bytes,
@@ -263,6 +264,7 @@ export function fixedPolicy(style: "leveled" | "tiered" | "lazy-leveling", optio
   };
   if (style === "tiered") return tieredPolicy(knobs);
   if (style === "lazy-leveling") return lazyLevelingPolicy(knobs);
+  if (style === "fluid") return new ShapedPolicy("fluid", { ...knobs, runsUpper: options.runsPerLevel, runsLast: options.runsLastLevel });
   return leveledPolicy({ ...knobs, sizeRatio: Math.min(options.sizeRatio, 255) });
 }
 

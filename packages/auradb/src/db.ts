@@ -234,11 +234,11 @@ export interface CompactionStats {
 
 /** The agent's part of `stats().compaction` (`compaction: 'learned'`). */
 export interface AgentReport {
-  /** The workload bucket of the last window (the agent's state), e.g. "w75-100% s<5%", or null before the first window. */
+  /** The workload bucket of the last window (the agent's state), e.g. "w70-100% s<5%", or null before the first window. */
   readonly state: string | null;
   readonly config: { readonly runsUpper: number; readonly runsLast: number; readonly l0Trigger: number };
   readonly lastAction: string | null;
-  /** How the last action was chosen: "greedy", "explore", "rollback" or "safety". */
+  /** How the last action was chosen: "greedy", "explore", "rollback", "safety" or "recall". */
   readonly lastKind: string | null;
   /** The rewards of the last windows, oldest first (−log of the cost per operation). */
   readonly recentRewards: number[];
@@ -247,6 +247,8 @@ export interface AgentReport {
   readonly windows: number;
   readonly explorations: number;
   readonly rollbacks: number;
+  /** Jumps to a workload's best remembered shape when that workload came back. */
+  readonly recalls: number;
   /** The state file (`COMPACTION-AGENT`): "fresh" (none yet), "restored", or "reset" (unreadable: started over; `error` says why). */
   readonly stateFile: { readonly status: "fresh" | "restored" | "reset"; readonly error: string | null; readonly saves: number; readonly saveError: string | null };
   /** The last error observing a window (the window was dropped), or null. */
@@ -2138,6 +2140,7 @@ export class AuraDB {
         windows: stats.steps,
         explorations: stats.explorations,
         rollbacks: stats.rollbacks,
+        recalls: stats.recalls,
         stateFile: { ...this.agentStateFile },
         lastError: this.agentError,
         decisions: decisions.slice(-AGENT_DECISIONS_SHOWN),

@@ -7,7 +7,7 @@ import { BLOCK_COMPRESSIONS, type BlockCompression } from "@auradb/lsm";
 import type { SyncPolicy } from "@auradb/wal";
 
 /** The compaction policies (`compaction` option); see the README's "Compaction" section. */
-export const COMPACTION_STYLES = ["leveled", "tiered", "lazy-leveling", "learned"] as const;
+export const COMPACTION_STYLES = ["leveled", "tiered", "lazy-leveling", "fluid", "learned"] as const;
 export type CompactionStyle = (typeof COMPACTION_STYLES)[number];
 
 /**
@@ -91,7 +91,8 @@ export interface AuraDBOptions {
   /**
    * The compaction policy: `'leveled'` (default; LevelDB's, one sorted run per level: the fewest
    * runs a read probes), `'tiered'` (up to sizeRatio − 1 runs per level: the least rewriting),
-   * `'lazy-leveling'` (tiered above the last level, one run at it) or `'learned'` (an agent that
+   * `'lazy-leveling'` (tiered above the last level, one run at it), `'fluid'` (the shape you set
+   * with `runsPerLevel` and `runsLastLevel`: Dostoevsky's K and Z) or `'learned'` (an agent that
    * re-shapes the tree between those for the workload it measures, and keeps what it learned in
    * the database directory). BENCHMARKS.md, "Compaction policies", has the measurement behind the
    * default. `l0CompactionTrigger`, `l0SlowdownFiles`, `l0StopFiles`, `level1Bytes` and
@@ -100,6 +101,10 @@ export interface AuraDBOptions {
   readonly compaction?: CompactionStyle;
   /** Knobs of `compaction: 'learned'` (an error with any other policy). */
   readonly compactionAgent?: CompactionAgentOptions;
+  /** `compaction: 'fluid'` only: K, the sorted runs each level above the last may hold, in [1, 64]. Default sizeRatio − 1 (tiered). */
+  readonly runsPerLevel?: number;
+  /** `compaction: 'fluid'` only: Z, the sorted runs the last level may hold, in [1, 64]. Default 1 (leveled). */
+  readonly runsLastLevel?: number;
   /**
    * Key-value separation: a put whose value has at least this many bytes writes the value once,
    * to the value log, when it is logged; the WAL, memtable and tables keep the key and a pointer.
@@ -158,6 +163,9 @@ export interface ResolvedOptions {
   readonly compaction: CompactionStyle;
   /** Non-null exactly when `compaction` is 'learned'. */
   readonly compactionAgent: ResolvedCompactionAgentOptions | null;
+  /** K and Z of `compaction: 'fluid'` (for the other policies, what they imply; unused). */
+  readonly runsPerLevel: number;
+  readonly runsLastLevel: number;
   readonly valueThreshold: number | "auto";
   readonly valueLogFileBytes: number;
   readonly valueLogGcRatio: number;
@@ -216,7 +224,12 @@ export function resolveOptions(options: AuraDBOptions): ResolvedOptions {
   const level1Bytes = integer("level1Bytes", options.level1Bytes, 10 * MIB, 4096, 1024 * 1024 * MIB);
   const compaction = oneOf("compaction", options.compaction, "leveled", COMPACTION_STYLES);
   const compactionAgent = compactionAgentOption(options.compactionAgent, compaction, sizeRatio, level1Bytes);
-  if (compaction === "tiered" || compaction === "lazy-leveling") {
+  for (const name of ["runsPerLevel", "runsLastLevel"] as const) {
+    if (options[name] !== undefined && compaction !== "fluid") throw new InvalidArgumentError(`auradb: option ${name} applies only to compaction 'fluid', not '${compaction}'`);
+  }
+  const runsPerLevel = integer("runsPerLevel", options.runsPerLevel, Math.max(1, Math.min(sizeRatio - 1, 64)), 1, 64);
+  const runsLastLevel = integer("runsLastLevel", options.runsLastLevel, 1, 1, 64);
+  if (compaction === "tiered" || compaction === "lazy-leveling" || compaction === "fluid") {
     // NB: the policy's own checks (its ranges are narrower: a size ratio up to 255, L0 triggers up to 64).
     compactorCheck(() => resolveShape({ sizeRatio, level1Bytes, l0Trigger: l0CompactionTrigger, l0SlowdownTrigger: l0SlowdownFiles, l0StopTrigger: l0StopFiles }));
   }
@@ -243,6 +256,8 @@ export function resolveOptions(options: AuraDBOptions): ResolvedOptions {
     autoCompaction: boolean("autoCompaction", options.autoCompaction, true),
     compaction,
     compactionAgent,
+    runsPerLevel,
+    runsLastLevel,
     valueThreshold: valueThreshold(options.valueThreshold),
     valueLogFileBytes: integer("valueLogFileBytes", options.valueLogFileBytes, 256 * MIB, 64 * 1024, 4096 * MIB),
     valueLogGcRatio: fraction("valueLogGcRatio", options.valueLogGcRatio, 0.5),

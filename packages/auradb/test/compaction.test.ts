@@ -193,6 +193,37 @@ describe("engine with several runs per level", () => {
   });
 });
 
+describe("fluid compaction (K and Z set by the user)", () => {
+  it("enforces runsPerLevel above the last level and runsLastLevel at it, and reads stay right", async () => {
+    const fs = new MemFs();
+    const options: AuraDBOptions = { fs, compaction: "fluid", runsPerLevel: 2, runsLastLevel: 3, l0CompactionTrigger: 1, memtableBytes: 4096, sizeRatio: 4, level1Bytes: 16 << 10 };
+    let db = await AuraDB.open("/db", options);
+    const shape = db.stats().compaction.shape;
+    assert.equal(db.stats().compaction.policy, "fluid");
+    assert.deepEqual([shape.runsUpper, shape.runsLast, shape.l0Trigger], [2, 3, 1]);
+    const expected = new Map<string, string>();
+    for (let round = 0; round < 12; round++) {
+      for (let index = 0; index < 200; index++) {
+        const key = `key${String((index * 37 + round * 11) % 500).padStart(4, "0")}`;
+        const value = `r${round}-${index}-${"x".repeat(40)}`;
+        await db.put(key, value);
+        expected.set(key, value);
+      }
+      await db.flush();
+      await settle(db);
+      const levels = db.stats().compaction.levels.filter((level) => level.level > 0 && level.tables > 0);
+      const last = levels[levels.length - 1]!;
+      for (const level of levels) assert.ok(level.runs <= (level === last ? 3 : 2), `round ${round}: L${level.level} holds ${level.runs} runs`);
+    }
+    assert.ok(db.stats().compaction.levels.some((level) => level.level > 0 && level.runs > 1), "several runs somewhere: the shape is not leveling");
+    for (const [key, value] of expected) assert.equal(text(db.getSync(key)), value, key);
+    await db.close();
+    db = await AuraDB.open("/db", options);
+    assert.deepEqual([...db.iterator()].length, expected.size);
+    await db.close();
+  });
+});
+
 describe("learned compaction", () => {
   const learned: AuraDBOptions = { compaction: "learned", memtableBytes: 4096, l0CompactionTrigger: 2, compactionAgent: { windowOperations: 50, seed: 3 } };
 
@@ -265,11 +296,17 @@ describe("compaction options", () => {
       { compaction: "learned", compactionAgent: { discount: 2 } },
       { compaction: "learned", compactionAgent: { reward: "speed" } },
       { compaction: "learned", compactionAgent: null },
+      { compaction: "learned", compactionAgent: { recall: 1 } },
+      { compaction: "tiered", runsPerLevel: 2 },
+      { runsLastLevel: 2 },
+      { compaction: "fluid", runsPerLevel: 0 },
+      { compaction: "fluid", runsLastLevel: 65 },
+      { compaction: "fluid", runsPerLevel: 1.5 },
     ];
     for (const options of bad) {
       await assert.rejects(AuraDB.open("/db", { fs: new MemFs(), ...(options as AuraDBOptions) }), code(ErrorCode.InvalidArgument), JSON.stringify(options));
     }
-    for (const compaction of ["leveled", "tiered", "lazy-leveling", "learned"] as const) {
+    for (const compaction of ["leveled", "tiered", "lazy-leveling", "fluid", "learned"] as const) {
       const db = await AuraDB.open("/db", { fs: new MemFs(), compaction });
       assert.equal(db.stats().compaction.policy, compaction);
       await db.close();

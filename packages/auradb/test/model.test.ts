@@ -321,12 +321,17 @@ const TINY_EAGER = CONFIGURATIONS[0]!.options;
 
 /**
  * The other compaction policies on the tiny, eagerly compacted tree (several runs per level, run
- * membership through crashes and reopens): tiered, and the learning agent with windows of a few
+ * membership through crashes and reopens): tiered, a fluid shape between tiering and leveling,
+ * and the learning agent with windows of a few
  * operations and much exploration, so that it re-shapes the tree (tiered ⇄ leveled, L0 trigger)
  * many times in one sequence.
  */
 const POLICY_VARIANTS: { name: string; options: AuraDBOptions }[] = [
   { name: "tiny memtable, eager compaction, tiered, learned index off", options: { ...TINY_EAGER, compaction: "tiered", learnedIndex: false } },
+  {
+    name: "tiny memtable, eager compaction, fluid K 2 Z 3, learned index on",
+    options: { ...TINY_EAGER, compaction: "fluid", runsPerLevel: 2, runsLastLevel: 3, learnedIndex: true },
+  },
   {
     name: "tiny memtable, eager compaction, learned compaction, learned index on",
     options: {

@@ -6,7 +6,7 @@ import { InvalidArgumentError } from "./errors.ts";
 import { integerOption, numberOption, RUNS_MAX, resolveShape } from "./shape.ts";
 
 /** Where the reward comes from. */
-export type RewardSource = "latency" | "io";
+export type RewardSource = "latency" | "time" | "io";
 
 /** The part of the shape the agent controls. */
 export interface AgentConfig {
@@ -33,7 +33,12 @@ export interface AgentOptions {
   readonly l0TriggerMin?: number;
   readonly l0TriggerMax?: number;
   readonly l0TriggerStep?: number;
-  /** The shape to start from. Default leveling, L0 trigger 4 (LevelDB): safe for reads while nothing is known. */
+  /**
+   * The shape to start from. Default lazy leveling (K = runsMax, Z = 1, L0 trigger 4): the fixed
+   * shape Dostoevsky finds best across mixed workloads, and the best fixed policy in our measured
+   * shifting workload (BENCHMARKS.md), so a fresh agent starts where a fixed policy would be good.
+   * The safety rule lowers K at the first window in a tree deep enough for it to matter.
+   */
   readonly initial?: Partial<AgentConfig>;
   /**
    * γ, the discount. Default 0.5: a move that costs one bad window but opens a better shape within
@@ -56,17 +61,35 @@ export interface AgentOptions {
    */
   readonly optimism?: number;
   /**
-   * Roll a move back when the next window's p99 latency exceeds the one before the move by this
-   * factor (same workload bucket). Default 1.25: a quarter worse is well beyond noise.
+   * Roll a move back when, in the next window of the same workload bucket, both the p99 latency
+   * exceeds the one before the move by this factor and the cost per operation is higher than
+   * before it. Default 1.25: a quarter worse is past the noise of a mean; p99 alone is not (one
+   * merge landing in a window can double it), hence the second condition.
    */
   readonly rollbackRatio?: number;
+  /**
+   * On a change of workload bucket, go straight to the bucket's best measured shape (measured over
+   * at least `recallVisits` windows) when it beats the shape in force there: what was learned of a
+   * workload is used the moment it comes back, not walked back to one move at a time. Default true.
+   */
+  readonly recall?: boolean;
+  /** Windows a shape must have been measured over to be recalled. Default 3: one noisy window is not a measurement. */
+  readonly recallVisits?: number;
   /**
    * Most runs a point lookup may probe (L0 trigger + K per upper level + Z). Default 30: with
    * 10-bit Bloom filters (about 1% false positives per run) 30 runs add at most 0.3 I/O to a
    * lookup, and a scan pays at most 30 seeks.
    */
   readonly readAmplificationMax?: number;
-  /** Reward from the window's mean latency (RusKey's choice, default) or its device bytes per operation. */
+  /**
+   * Where the reward comes from: `"time"` (default), the window's wall-clock time per operation;
+   * `"latency"`, the mean latency of the sampled operations (RusKey's choice); `"io"`, device bytes
+   * per operation. Time is the default because it is what a busy database pays: in a
+   * single-threaded engine a merge runs between operations, so it delays them without showing in
+   * the latency of any one (a synchronous read never waits for it), and the latency reward sees
+   * reshaping as free. For a mostly idle database the window's time is the application's pace,
+   * the same for every shape: the agent then learns nothing, and harms nothing.
+   */
   readonly reward?: RewardSource;
   /** Records kept in the decision log. Default 256. */
   readonly decisionLogCapacity?: number;
@@ -92,6 +115,8 @@ export interface ResolvedAgentOptions {
   readonly explorationHalfLife: number;
   readonly optimism: number;
   readonly rollbackRatio: number;
+  readonly recall: boolean;
+  readonly recallVisits: number;
   readonly readAmplificationMax: number;
   readonly reward: RewardSource;
   readonly decisionLogCapacity: number;
@@ -113,15 +138,17 @@ export function resolveAgentOptions(options: AgentOptions = {}): ResolvedAgentOp
   const initialOption = options.initial ?? {};
   if (initialOption === null || typeof initialOption !== "object") throw new InvalidArgumentError("auradb/compactor: initial must be an object");
   const initial: AgentConfig = {
-    runsUpper: integerOption("initial.runsUpper", initialOption.runsUpper, 1, 1, runsMax),
+    runsUpper: integerOption("initial.runsUpper", initialOption.runsUpper, runsMax, 1, runsMax),
     runsLast: integerOption("initial.runsLast", initialOption.runsLast, 1, 1, runsMax),
     l0Trigger: integerOption("initial.l0Trigger", initialOption.l0Trigger, Math.min(l0TriggerMax, Math.max(l0TriggerMin, 4)), l0TriggerMin, l0TriggerMax),
   };
   if ((initial.l0Trigger - l0TriggerMin) % l0TriggerStep !== 0) throw new InvalidArgumentError("auradb/compactor: initial.l0Trigger is not on the trigger ladder");
-  const reward = options.reward ?? "latency";
-  if (reward !== "latency" && reward !== "io") throw new InvalidArgumentError(`auradb/compactor: reward must be "latency" or "io", got ${String(reward)}`);
+  const reward = options.reward ?? "time";
+  if (reward !== "latency" && reward !== "time" && reward !== "io") throw new InvalidArgumentError(`auradb/compactor: reward must be "latency", "time" or "io", got ${String(reward)}`);
   const shareAcrossLevels = options.shareAcrossLevels ?? true;
   if (typeof shareAcrossLevels !== "boolean") throw new InvalidArgumentError("auradb/compactor: shareAcrossLevels must be a boolean");
+  const recall = options.recall ?? true;
+  if (typeof recall !== "boolean") throw new InvalidArgumentError("auradb/compactor: recall must be a boolean");
   const explorationStart = numberOption("explorationStart", options.explorationStart, 0.3, 0, 1);
   return {
     seed,
@@ -140,6 +167,8 @@ export function resolveAgentOptions(options: AgentOptions = {}): ResolvedAgentOp
     explorationHalfLife: numberOption("explorationHalfLife", options.explorationHalfLife, 20, 1, 1e9),
     optimism: numberOption("optimism", options.optimism, 0.05, 0, 0.9),
     rollbackRatio: numberOption("rollbackRatio", options.rollbackRatio, 1.25, 1, 1e9),
+    recall,
+    recallVisits: integerOption("recallVisits", options.recallVisits, 3, 1, 1_000_000),
     readAmplificationMax: integerOption("readAmplificationMax", options.readAmplificationMax, 30, 2, 4 * RUNS_MAX * RUNS_MAX),
     reward,
     decisionLogCapacity: integerOption("decisionLogCapacity", options.decisionLogCapacity, 256, 1, 1 << 20),

@@ -21,8 +21,14 @@ import { MIX_BUCKETS } from "./workload.ts";
 
 /** "ACAS": AuraDB Compaction Agent State. */
 export const STATE_MAGIC: Uint8Array = Uint8Array.from([0x41, 0x43, 0x41, 0x53]);
-/** The format version this code writes and reads. */
-export const STATE_FORMAT_VERSION = 1;
+/**
+ * The format version this code writes and reads. Version 2 moved the write-fraction edges of the
+ * workload buckets (workload.ts): the layout is version 1's, but a version-1 value belongs to
+ * another bucket, so version 1 is refused (`NotSupportedError`) and the engine starts afresh.
+ */
+export const STATE_FORMAT_VERSION = 2;
+/** Versions that were once written and are no longer read. */
+const RETIRED_VERSIONS = [1];
 
 const HEADER_BYTES = 12;
 const ENTRIES_OFFSET = 96;
@@ -116,6 +122,7 @@ export function decodeAgentState(bytes: Uint8Array): AgentStateData {
   }
   const version = view.getUint16(4, true);
   if (version > STATE_FORMAT_VERSION) throw new NotSupportedError(`agent state format version ${version} is newer than ${STATE_FORMAT_VERSION}`, { offset: 4 });
+  if (RETIRED_VERSIONS.includes(version)) throw new NotSupportedError(`agent state format version ${version} used other workload buckets; start a fresh agent`, { offset: 4 });
   if (version !== STATE_FORMAT_VERSION) throw new CorruptionError(`bad agent state format version ${version}`, { offset: 4 });
   expect(view.getUint16(6, true) === 0, "reserved bytes are not zero", 6);
   expect(view.getUint32(8, true) === bytes.length - HEADER_BYTES - CRC_BYTES, "body length disagrees with the input length", 8);

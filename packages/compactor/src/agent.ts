@@ -36,11 +36,13 @@ export const AgentAction = {
   RunsUp: "runs-up",
   L0TriggerDown: "l0-trigger-down",
   L0TriggerUp: "l0-trigger-up",
+  /** Not a move of its own: a jump to a remembered shape (option `recall`), logged as such. */
+  Recall: "recall",
 } as const;
 export type AgentAction = (typeof AgentAction)[keyof typeof AgentAction];
 
 /** Why the agent chose its move. */
-export type DecisionKind = "greedy" | "explore" | "rollback" | "safety";
+export type DecisionKind = "greedy" | "explore" | "rollback" | "safety" | "recall";
 
 /** One entry of the decision log: the state and reward that led to a move. Plain data. */
 export interface DecisionRecord {
@@ -85,6 +87,8 @@ export interface AgentStats {
   readonly explorations: number;
   readonly rollbacks: number;
   readonly safetyMoves: number;
+  /** Jumps to a bucket's best measured shape on a change of workload (option `recall`). */
+  readonly recalls: number;
   readonly buckets: readonly BucketStats[];
 }
 
@@ -135,7 +139,10 @@ export class CompactionAgent implements CompactionPolicy {
   #rollbacks = 0;
   #safetyMoves = 0;
   /** The last move, to roll it back if the next window's p99 is much worse. */
-  #pending: { bucket: number; before: AgentConfig; p99BeforeMs: number } | null = null;
+  #pending: { bucket: number; before: AgentConfig; p99BeforeMs: number; costBefore: number } | null = null;
+  /** The bucket of the last window (not kept across a restart: the first window after one is a change). */
+  #lastBucket = -1;
+  #recalls = 0;
   readonly #log: DecisionLog<DecisionRecord>;
 
   /** @throws InvalidArgumentError for an option out of range. */
@@ -180,8 +187,12 @@ export class CompactionAgent implements CompactionPolicy {
     if (mix.operations === 0) return null;
     const options = this.options;
     const bucket = mixBucket(mix);
-    const useLatency = options.reward === "latency" && window.latencyMeanMs > 0;
-    const costPerOperation = useLatency ? window.latencyMeanMs : window.ioBytes / mix.operations;
+    const costPerOperation =
+      options.reward === "time" && window.durationMs > 0
+        ? window.durationMs / mix.operations
+        : options.reward === "latency" && window.latencyMeanMs > 0
+          ? window.latencyMeanMs
+          : window.ioBytes / mix.operations;
     const reward = -Math.log(Math.max(costPerOperation, COST_FLOOR));
     const summary = summarizeTree(tree, this.#policy.shape());
     const before = this.#config;
@@ -194,10 +205,11 @@ export class CompactionAgent implements CompactionPolicy {
 
     let after: AgentConfig;
     let kind: DecisionKind;
+    let recalled: AgentConfig | null = null;
     const pending = this.#pending;
     this.#pending = null;
     if (this.#unsafe(before, summary)) {
-      after = this.#saferThan(before, measured);
+      after = this.#saferThan(before, summary, measured);
       kind = "safety";
       this.#safetyMoves++;
     } else if (
@@ -205,11 +217,16 @@ export class CompactionAgent implements CompactionPolicy {
       pending.bucket === bucket &&
       pending.p99BeforeMs > 0 &&
       window.latencyP99Ms > options.rollbackRatio * pending.p99BeforeMs &&
+      costPerOperation > pending.costBefore &&
       !this.#unsafe(pending.before, summary)
     ) {
       after = pending.before;
       kind = "rollback";
       this.#rollbacks++;
+    } else if (options.recall && bucket !== this.#lastBucket && (recalled = this.#recalled(bucket, before, summary)) !== null) {
+      after = recalled;
+      kind = "recall";
+      this.#recalls++;
     } else {
       const candidates = this.#candidates(before, summary, measured);
       if (candidates.length > 1 && this.#random.next() < epsilon) {
@@ -221,8 +238,9 @@ export class CompactionAgent implements CompactionPolicy {
         after = this.#greedy(bucket, before, candidates);
         kind = "greedy";
       }
-      if (!sameConfig(after, before)) this.#pending = { bucket, before, p99BeforeMs: window.latencyP99Ms };
+      if (!sameConfig(after, before)) this.#pending = { bucket, before, p99BeforeMs: window.latencyP99Ms, costBefore: costPerOperation };
     }
+    this.#lastBucket = bucket;
     this.#apply(after);
     const record: DecisionRecord = Object.freeze({
       step: this.#steps,
@@ -236,7 +254,7 @@ export class CompactionAgent implements CompactionPolicy {
       l0Runs: summary.l0Runs,
       before,
       after,
-      action: actionBetween(before, after, options.l0TriggerStep),
+      action: kind === "recall" ? AgentAction.Recall : actionBetween(before, after, options.l0TriggerStep),
       kind,
       epsilon,
       value: this.#estimate(bucket, before, after),
@@ -269,6 +287,7 @@ export class CompactionAgent implements CompactionPolicy {
       explorations: this.#explorations,
       rollbacks: this.#rollbacks,
       safetyMoves: this.#safetyMoves,
+      recalls: this.#recalls,
       buckets,
     };
   }
@@ -391,6 +410,26 @@ export class CompactionAgent implements CompactionPolicy {
     return base + bonus;
   }
 
+  /**
+   * Recall (option `recall`): the bucket's best shape measured over at least `recallVisits`
+   * windows, when it is not the shape in force, is safe, and beats the value of the shape in force
+   * in this bucket (an unmeasured one counts as worse). Null otherwise.
+   */
+  #recalled(bucket: number, config: AgentConfig, summary: TreeSummary): AgentConfig | null {
+    let best: AgentConfig | null = null;
+    let bestValue = this.#values.get(packKey(bucket, config))?.value ?? -Infinity;
+    for (const [key, entry] of this.#values) {
+      if (entry.visits < this.options.recallVisits || entry.value <= bestValue + TIE) continue;
+      const candidate = unpackKey(key);
+      if (candidate.bucket !== bucket) continue;
+      const shape: AgentConfig = Object.freeze({ runsUpper: candidate.runsUpper, runsLast: candidate.runsLast, l0Trigger: candidate.l0Trigger });
+      if (this.#unsafe(shape, summary)) continue;
+      best = shape;
+      bestValue = entry.value;
+    }
+    return best === null || sameConfig(best, config) ? null : best;
+  }
+
   /** Shapes reachable in one move that the safety rule allows (the current one first). */
   #candidates(config: AgentConfig, summary: TreeSummary, measured: MeasuredRuns): AgentConfig[] {
     const result: AgentConfig[] = [];
@@ -419,17 +458,34 @@ export class CompactionAgent implements CompactionPolicy {
    * level above the last + Z) exceeds the bound, or when the tree measured now does.
    */
   #unsafe(config: AgentConfig, summary: TreeSummary): boolean {
-    const worst = config.l0Trigger + config.runsUpper * (summary.lastLevel - 1) + config.runsLast;
-    return worst > this.options.readAmplificationMax || summary.readAmplification > this.options.readAmplificationMax;
+    return this.#shapeUnsafe(config, summary) || summary.readAmplification > this.options.readAmplificationMax;
   }
 
-  /** One move towards fewer runs: K first (it counts once per upper level), then Z, then the L0 trigger. */
-  #saferThan(config: AgentConfig, measured: MeasuredRuns): AgentConfig {
+  /** The shape's own part of the safety rule: its worst case alone, whatever the tree holds now. */
+  #shapeUnsafe(config: AgentConfig, summary: TreeSummary): boolean {
+    return config.l0Trigger + config.runsUpper * (summary.lastLevel - 1) + config.runsLast > this.options.readAmplificationMax;
+  }
+
+  /**
+   * The shape the safety rule moves to: K lowered first (it counts once per upper level), to the
+   * largest value that makes the worst case fit, then Z, then the L0 trigger, one rung at a time;
+   * never below the runs a move down may reach (see {@link #applyMove}). A correction, not a probe,
+   * so it may be more than one step: a tree past the bound is fixed at once.
+   */
+  #saferThan(config: AgentConfig, summary: TreeSummary, measured: MeasuredRuns): AgentConfig {
+    let next = config;
+    const down = (action: AgentAction) => this.#applyMove(next, MOVES.find((move) => move.action === action)!, measured);
     for (const action of [AgentAction.RunsUpperDown, AgentAction.RunsLastDown, AgentAction.L0TriggerDown]) {
-      const next = this.#applyMove(config, MOVES.find((move) => move.action === action)!, measured);
-      if (next !== null) return next;
+      for (let step = down(action); step !== null && this.#shapeUnsafe(next, summary); step = down(action)) next = step;
     }
-    return config;
+    if (sameConfig(next, config)) {
+      // The tree itself is past the bound: one move down forces a merge.
+      for (const action of [AgentAction.RunsUpperDown, AgentAction.RunsLastDown, AgentAction.L0TriggerDown]) {
+        const step = down(action);
+        if (step !== null) return step;
+      }
+    }
+    return next;
   }
 
   /**

@@ -1,11 +1,14 @@
 /**
  * The workload side of the agent's state: a window's operation mix, and its bucket.
  *
- * Buckets (12): the write fraction in quarters (4), times the scan share of the reading
- * operations (3): under 5% (point reads dominate), 5–30%, over 30%. The scan thresholds are low
- * because a scan costs one seek per run plus its entries, some 3 to 30 times a point read, so a
- * few percent of scans already decide what a good shape is; quarters of the write fraction are
- * enough to tell a write-heavy from a mixed from a read-heavy phase.
+ * Buckets (12): the write fraction in four ranges (under 20%, 20–40%, 40–70%, 70% and over),
+ * times the scan share of the reading operations (3): under 5% (point reads dominate), 5–30%,
+ * over 30%. The scan thresholds are low because a scan costs one seek per run plus its entries,
+ * some 3 to 30 times a point read, so a few percent of scans already decide what a good shape is.
+ * The write edges keep the common mixes inside a bucket, away from its edges: 5–10% writes
+ * (YCSB B, read-mostly), 50% (YCSB A, balanced) and 90–100% (loads) would flicker between two
+ * buckets at plain quarters (a 50/50 window lands on either side of 50%), splitting what the agent
+ * learns about one workload in two.
  */
 import { InvalidArgumentError } from "./errors.ts";
 import type { WorkloadWindow } from "./types.ts";
@@ -20,7 +23,10 @@ export interface WorkloadMix {
   readonly missFraction: number;
 }
 
-const WRITE_BUCKETS = 4;
+/** Upper edges of the write-fraction ranges but the last (module comment). */
+const WRITE_EDGES = [0.2, 0.4, 0.7] as const;
+const WRITE_BUCKETS = WRITE_EDGES.length + 1;
+const WRITE_NAMES = ["w0-20%", "w20-40%", "w40-70%", "w70-100%"] as const;
 const SCAN_SHARE_LIMITS = [0.05, 0.3] as const;
 const SCAN_BUCKETS = SCAN_SHARE_LIMITS.length + 1;
 /** Number of workload buckets ({@link mixBucket} returns 0 .. MIX_BUCKETS − 1). */
@@ -59,16 +65,17 @@ export function mixOf(window: WorkloadWindow): WorkloadMix {
 
 /** The bucket of a mix (module comment), in [0, MIX_BUCKETS). */
 export function mixBucket(mix: WorkloadMix): number {
-  const write = Math.min(WRITE_BUCKETS - 1, Math.floor(mix.writeFraction * WRITE_BUCKETS));
+  let write = 0;
+  while (write < WRITE_EDGES.length && mix.writeFraction >= WRITE_EDGES[write]!) write++;
   const reading = mix.readFraction + mix.scanFraction;
   const share = reading === 0 ? 0 : mix.scanFraction / reading;
   const scan = share < SCAN_SHARE_LIMITS[0] ? 0 : share < SCAN_SHARE_LIMITS[1] ? 1 : 2;
   return write * SCAN_BUCKETS + scan;
 }
 
-/** A readable name of a bucket, e.g. "w75-100 s<5%". */
+/** A readable name of a bucket, e.g. "w70-100% s<5%". */
 export function mixBucketName(bucket: number): string {
   const write = Math.floor(bucket / SCAN_BUCKETS);
   const scan = bucket % SCAN_BUCKETS;
-  return `w${write * 25}-${write * 25 + 25}% s${["<5", "5-30", ">30"][scan]}%`;
+  return `${WRITE_NAMES[write]!} s${["<5", "5-30", ">30"][scan]}%`;
 }

@@ -99,19 +99,28 @@ export function windowFor(config: AgentConfig, mix: ModelMix, random: Random, no
 }
 
 /** Runs `steps` windows of `mix`; returns how many windows passed before the shape in force was within `tolerance` of the best. */
-/** Also the regret: the sum over the windows of (cost / best cost − 1). */
-export function train(agent: CompactionAgent, mix: ModelMix, steps: number, random: Random, tolerance = 0.1): { firstGood: number | null; regret: number } {
+/** Also the regret: the sum over the windows of (cost / best cost − 1); and the mean of cost / best over the last `tail` windows. */
+export function train(
+  agent: CompactionAgent,
+  mix: ModelMix,
+  steps: number,
+  random: Random,
+  tolerance = 0.1,
+  tail = 20,
+): { firstGood: number | null; regret: number; tailRatio: number } {
   const best = bestShape(agent, mix).cost;
   let firstGood: number | null = null;
   let regret = 0;
+  let tailSum = 0;
   for (let step = 0; step < steps; step++) {
     const config = agent.config();
     const cost = modelCost(config, mix);
     regret += cost / best - 1;
+    if (step >= steps - tail) tailSum += cost / best;
     if (firstGood === null && cost <= best * (1 + tolerance)) firstGood = step;
     agent.observe(windowFor(config, mix, random), treeFor(config));
   }
-  return { firstGood, regret };
+  return { firstGood, regret, tailRatio: tailSum / Math.min(tail, steps) };
 }
 
 function gaussian(random: Random): number {
