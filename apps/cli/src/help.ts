@@ -120,9 +120,12 @@ ${COMMON_OPTIONS}`,
     summary: "levels, files, bytes, cache, value log",
     usage: "auradb stats <dir>",
     details: `Opens the database read-only and prints its shape: tables per level, bytes, the value log
-(bytes, garbage), the files on disk, and every other figure the engine reports. Counters of work
-done (write amplification, flushes, cache hits) count from the open, so they are zero here:
-watch them move in \`auradb shell\` or \`auradb demo\`.
+(bytes, garbage), compaction (the policy, the shape it enforces, runs per level against their
+targets and, for 'learned', the agent), the files on disk, and every other figure the engine
+reports. Counters of work done (write amplification, flushes, cache hits) count from the open, so
+they are zero here: watch them move in \`auradb shell\` or \`auradb demo\`. The compaction
+policy is an option of each open, not stored in the database: a database with the agent's state
+file (COMPACTION-AGENT) is shown as 'learned', any other with the default.
 
 Options:
       --deep                        also scan every entry: live keys, live bytes, space amplification

@@ -3,9 +3,9 @@
  * CLI does not know (the engine grows new ones) are printed generically as key/value rows, so
  * every figure shows up.
  */
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { AuraDB, DbStats } from "auradb";
+import { AGENT_STATE_FILE, type AuraDB, type CompactionStats, type DbStats } from "auradb";
 import { booleanFlag, expectPositionals, parseArgs } from "../_args.ts";
 import { openReadOnly } from "../_db.ts";
 import { colors, formatBytes, formatCount, print } from "../_output.ts";
@@ -86,7 +86,128 @@ function flatten(value: unknown, prefix: string, rows: [string, string][]): void
 /** Rows shown of a section the CLI does not know (per-table sections grow with the database). */
 const SECTION_ROWS_MAX = 40;
 
-const KNOWN = new Set(["levels", "cache", "bloom", "valueLog"]);
+const KNOWN = new Set(["levels", "cache", "bloom", "valueLog", "compaction"]);
+
+/** Rows of the agent's decision log shown (the newest; `--json` has every one `stats()` keeps). */
+const DECISIONS_SHOWN = 16;
+
+/** What each compaction policy does, in a few words. */
+const POLICY_SUMMARY: Record<string, string> = {
+  leveled: "one sorted run per level",
+  tiered: "several runs per level, the least rewriting",
+  "lazy-leveling": "tiered above the last level, one run at it",
+  fluid: "the K and Z set by the options",
+  learned: "an agent re-shapes the tree for the measured workload",
+};
+
+function plural(count: number, one: string, many: string): string {
+  return `${formatCount(count)} ${count === 1 ? one : many}`;
+}
+
+/** `digits` significant digits, without exponent notation for large numbers: 0.00709, 0.0480, 12.3, 1,230. */
+function significant(value: number, digits: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  const rounded = Number(value.toPrecision(digits));
+  return Math.abs(rounded) >= 1000 ? formatCount(rounded) : value.toPrecision(digits);
+}
+
+/** The part of the shape the agent moves, as K/Z/t. */
+function shapeCode(config: { runsUpper: number; runsLast: number; l0Trigger: number }): string {
+  return `${config.runsUpper}/${config.runsLast}/${config.l0Trigger}`;
+}
+
+/** A workload bucket name ("w70-100% s<5%") with what it means, when it has that form. */
+function bucketText(name: string): string {
+  const match = /^w(\S+)% s(\S+)%$/.exec(name);
+  return match === null ? name : `${name} (writes ${match[1]}% of operations, scans ${match[2]}% of reads)`;
+}
+
+function kindText(kind: string): string {
+  if (kind === "explore") return colors.yellow(kind);
+  if (kind === "rollback" || kind === "safety") return colors.magenta(kind);
+  if (kind === "recall") return colors.cyan(kind);
+  return kind;
+}
+
+/** The Compaction section: policy and shape, runs per level against their targets, and the agent's work. */
+async function formatCompaction(compaction: CompactionStats, section: (title: string) => void, out: string[]): Promise<void> {
+  const shape = compaction.shape;
+  section("Compaction");
+  const summary = POLICY_SUMMARY[compaction.policy];
+  out.push(
+    await renderTable(
+      ["figure", "value"],
+      [
+        ["policy", summary === undefined ? compaction.policy : `${compaction.policy} (${summary})`],
+        [
+          "shape",
+          `${plural(shape.runsUpper, "run", "runs")} per level above the last, ${formatCount(shape.runsLast)} at the last, ` +
+            `L0 trigger ${formatCount(shape.l0Trigger)} (slowdown ${formatCount(shape.l0SlowdownTrigger)}, stop ${formatCount(shape.l0StopTrigger)}), size ratio ${formatCount(shape.sizeRatio)}`,
+        ],
+        ["runs a read may probe", formatCount(compaction.runsPerRead)],
+        ["last compaction", compaction.lastReason ?? colors.dim("- (none since open)")],
+      ],
+    ),
+  );
+  // Levels down to the deepest one holding tables (at least L1, whose target is the shape's base).
+  const deepest = compaction.levels.reduce((last, level) => (level.tables > 0 ? Math.max(last, level.level) : last), 1);
+  out.push(
+    await renderTable(
+      ["level", "runs", "tables", "bytes", "target bytes"],
+      compaction.levels
+        .filter((level) => level.level <= deepest)
+        .map((level) => [`L${level.level}`, formatCount(level.runs), formatCount(level.tables), formatBytes(level.bytes), level.level === 0 ? "-" : formatBytes(level.targetBytes)]),
+      [false, true, true, true, true],
+    ),
+  );
+
+  const agent = compaction.agent;
+  if (agent === null) return;
+  section("Compaction agent");
+  const config = agent.config;
+  const stateFile = agent.stateFile;
+  const rows: [string, string][] = [
+    ["workload (the agent's state)", agent.state === null ? colors.dim("- (no window since open)") : bucketText(agent.state)],
+    [
+      "shape in force (K/Z/t)",
+      `${shapeCode(config)}: ${plural(config.runsUpper, "run", "runs")} per level above the last, ${formatCount(config.runsLast)} at the last, L0 trigger ${formatCount(config.l0Trigger)}`,
+    ],
+    ["last action", agent.lastAction === null ? colors.dim("- (none since open)") : `${agent.lastAction} (${kindText(agent.lastKind ?? "?")})`],
+    ["windows", formatCount(agent.windows)],
+    ["explorations", formatCount(agent.explorations)],
+    ["rollbacks", formatCount(agent.rollbacks)],
+    ["recalls", formatCount(agent.recalls)],
+    ["exploration rate", `${(agent.explorationRate * 100).toFixed(1)} % (the chance the next window explores)`],
+    ["state file", `${stateFile.status}, ${plural(stateFile.saves, "save", "saves")} since open${stateFile.error === null ? "" : `: ${colors.red(stateFile.error)}`}`],
+  ];
+  if (stateFile.saveError !== null) rows.push(["state file save error", colors.red(stateFile.saveError)]);
+  if (agent.lastError !== null) rows.push(["last error", colors.red(agent.lastError)]);
+  out.push(await renderTable(["figure", "value"], rows));
+
+  const decisions = agent.decisions;
+  if (decisions.length === 0) {
+    out.push("", colors.bold("Decision log"), colors.dim("No decision since open: the log is kept in memory, not in the state file."));
+    return;
+  }
+  const earlier = decisions.length - DECISIONS_SHOWN;
+  out.push("", colors.bold(`Decision log (newest last${earlier > 0 ? `; ${formatCount(earlier)} earlier in --json` : ""})`));
+  const shown = decisions.slice(-DECISIONS_SHOWN);
+  out.push(
+    await renderTable(
+      ["step", "workload", "cost/op", "reward", "shape K/Z/t", "action", "kind"],
+      shown.map((record) => [
+        formatCount(record.step),
+        record.bucketName,
+        significant(record.costPerOperation, 3),
+        record.reward.toFixed(3),
+        `${shapeCode(record.before)} → ${shapeCode(record.after)}`,
+        record.action,
+        kindText(record.kind),
+      ]),
+      [true, false, true, true, false, false, false],
+    ),
+  );
+}
 
 function percent(part: number, whole: number): string {
   return whole === 0 ? "-" : `${((part / whole) * 100).toFixed(1)} %`;
@@ -153,6 +274,8 @@ export async function formatStats(stats: DbStats, options: { disk?: DiskUsage; l
     ),
   );
 
+  await formatCompaction(stats.compaction, section, out);
+
   // Sections added to stats() after this CLI was written: shown as they are.
   for (const [key, value] of Object.entries(record)) {
     if (KNOWN.has(key) || value === null || typeof value !== "object") continue;
@@ -195,7 +318,10 @@ export async function formatStats(stats: DbStats, options: { disk?: DiskUsage; l
 export async function run(args: string[], _context: CommandContext): Promise<number> {
   const { values, positionals } = parseArgs(args, { json: { type: "boolean" }, deep: { type: "boolean" } });
   const [dir] = expectPositionals(positionals, ["dir"]);
-  const { db } = await openReadOnly(dir!);
+  // The compaction policy is an option of each open, not stored in the database; the agent's state
+  // file says the database runs under 'learned' (restored read-only: the overlay keeps any save).
+  const learned = existsSync(join(dir!, AGENT_STATE_FILE));
+  const { db } = await openReadOnly(dir!, learned ? { compaction: "learned" } : {});
   try {
     const stats = db.stats();
     const disk = diskUsage(dir!);
@@ -205,6 +331,13 @@ export async function run(args: string[], _context: CommandContext): Promise<num
     } else {
       print(`${colors.bold("Database")} ${dir}`);
       print(await formatStats(stats, { disk, ...(live !== undefined ? { live } : {}), perProcessNote: true }));
+      print(
+        colors.dim(
+          learned
+            ? `The compaction policy is an option of each open: shown as 'learned' because ${AGENT_STATE_FILE} (the agent's state) is here.`
+            : "The compaction policy is an option of each open, not stored in the database: shown is the default.",
+        ),
+      );
     }
     return 0;
   } finally {
