@@ -6,6 +6,8 @@
 //   npm run build
 //   node bench/compaction.mjs [--keys N] [--ops OPS] [--scan-ops S] [--seed SEED] [--rounds R]
 //                             [--window W] [--policies leveled,tiered,lazy-leveling,fluid:K:Z,learned,learned-memory]
+//                             [--decisions DIR]  (writes each agent's decision log there as JSON)
+// An agent's knobs can be set per entry: learned/explorationFloor=0.02/rollbackRatio=2 (numbers).
 //
 // Load: N keys (16 B keys, 100 B values) in shuffled order, batches of 100 (timed apart). Then the
 // phases, one client, single awaited puts, getSync, iterators:
@@ -22,7 +24,7 @@
 // the 'learned' run of the same round left: what the agent remembers, on the same operations.
 // "Best fixed shape per phase" adds up, phase by phase, the fastest fixed policy's median: what a
 // policy that switched to the right fixed shape at each phase, for free, would take.
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -136,10 +138,15 @@ async function runPolicy(label, dir, options) {
       writeAmplification: (after.written - before.written) / Math.max(1, after.user - before.user),
       probesPerGet: (after.probes - before.probes) / Math.max(1, after.reads - before.reads),
       runsPerRead: stats.compaction.runsPerRead,
+      windowsAtEnd: stats.compaction.agent?.windows ?? 0,
       shape: stats.compaction.agent === null ? '' : `K${stats.compaction.agent.config.runsUpper} Z${stats.compaction.agent.config.runsLast} L0 ${stats.compaction.agent.config.l0Trigger}`,
     });
   }
   const stats = db.stats();
+  if (args.decisions !== undefined && stats.compaction.agent !== null) {
+    mkdirSync(args.decisions, { recursive: true });
+    writeFileSync(join(args.decisions, `${label}-${Date.now()}.json`), JSON.stringify({ label, phases: phases.map((phase) => phase.windowsAtEnd), decisions: db.compactionDecisions() }));
+  }
   await db.close();
   if (sink < 0) console.log(sink);
   return { label, loadMs, phases, totalMs: phases.reduce((sum, phase) => sum + phase.ms, 0), stats };
@@ -151,6 +158,10 @@ function optionsOf(policy) {
     return { ...BASE_OPTIONS, compaction: 'fluid', runsPerLevel, runsLastLevel };
   }
   if (policy === 'learned' || policy === 'learned-memory') return { ...BASE_OPTIONS, compaction: 'learned', compactionAgent: AGENT };
+  if (policy.startsWith('learned/')) {
+    const knobs = Object.fromEntries(policy.split('/').slice(1).map((pair) => pair.split('=')).map(([key, value]) => [key, Number(value)]));
+    return { ...BASE_OPTIONS, compaction: 'learned', compactionAgent: { ...AGENT, ...knobs } };
+  }
   return { ...BASE_OPTIONS, compaction: policy };
 }
 
@@ -167,7 +178,7 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     let learnedDir = null;
     for (const policy of POLICIES) {
-      const dir = join(root, `${round}-${policy.replaceAll(':', '-')}`);
+      const dir = join(root, `${round}-${policy.replace(/[^a-z0-9-]/gi, '-')}`);
       const options = optionsOf(policy);
       if (policy === 'learned-memory') {
         if (learnedDir === null) throw new Error("learned-memory needs the 'learned' run before it");
@@ -186,7 +197,7 @@ try {
       );
       if (!policy.startsWith('learned')) rmSync(dir, { recursive: true, force: true });
     }
-    for (const policy of POLICIES) if (policy.startsWith('learned')) rmSync(join(root, `${round}-${policy}`), { recursive: true, force: true });
+    for (const policy of POLICIES) if (policy.startsWith('learned')) rmSync(join(root, `${round}-${policy.replace(/[^a-z0-9-]/gi, '-')}`), { recursive: true, force: true });
   }
 } finally {
   rmSync(root, { recursive: true, force: true });

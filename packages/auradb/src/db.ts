@@ -2013,6 +2013,15 @@ export class AuraDB {
 
   // --- stats, close ---
 
+  /**
+   * The agent's whole decision log since the open, oldest first (`compaction: 'learned'`; at most
+   * `compactionAgent.decisionLogCapacity` records, default 256), or an empty list for the other
+   * policies. `stats().compaction.agent.decisions` holds the last 20 of it.
+   */
+  compactionDecisions(): DecisionRecord[] {
+    return this.agent === null ? [] : this.agent.decisions();
+  }
+
   stats(): DbStats {
     const version = this.versions.current;
     const levels = version.levels.map((tables, level) => ({ level, files: tables.length, bytes: version.levelBytes(level), runs: version.runs(level).length }));

@@ -245,6 +245,9 @@ describe("learned compaction", () => {
     assert.ok(before.state !== null && before.lastAction !== null);
     assert.ok(before.decisions.length > 0 && before.decisions.length <= 20);
     assert.equal(before.recentRewards.length, before.decisions.length);
+    const log = db.compactionDecisions();
+    assert.equal(log.length, before.windows, "the whole log since the open (fewer windows than its capacity)");
+    assert.deepEqual(log.slice(-before.decisions.length), before.decisions, "stats() shows its tail");
     assert.ok(before.explorationRate > 0 && before.explorationRate <= 1);
     await db.close();
     assert.ok((await readFile(fs, `/db/${AGENT_STATE_FILE}`)).length > 0, "state written at close");
@@ -309,6 +312,7 @@ describe("compaction options", () => {
     for (const compaction of ["leveled", "tiered", "lazy-leveling", "fluid", "learned"] as const) {
       const db = await AuraDB.open("/db", { fs: new MemFs(), compaction });
       assert.equal(db.stats().compaction.policy, compaction);
+      assert.deepEqual(db.compactionDecisions(), []);
       await db.close();
     }
   });

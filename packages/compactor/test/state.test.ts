@@ -86,6 +86,15 @@ describe("agent state serialization", () => {
     assert.throws(() => CompactionAgent.deserialize(resealed(zero), options), isCorruption);
   });
 
+  it("version 1 (the old workload buckets) → NotSupportedError naming the reason, not corruption", () => {
+    const old = trained(1, 10).serialize().slice();
+    new DataView(old.buffer).setUint16(4, 1, true);
+    assert.throws(
+      () => CompactionAgent.deserialize(resealed(old), options),
+      (error: unknown) => isAuraError("AURADB_NOT_SUPPORTED")(error) && /other workload buckets/.test((error as Error).message),
+    );
+  });
+
   it("checksummed but lying fields → CorruptionError, before any large allocation", () => {
     const bytes = trained(2, 30).serialize();
     const view = (copy: Uint8Array) => new DataView(copy.buffer);

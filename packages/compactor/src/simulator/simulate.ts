@@ -240,7 +240,8 @@ export class Simulator {
       scanShare >= 0.01 ? worstScan : 0,
     ];
     const window: WorkloadWindow = {
-      durationMs: pages * options.pageTimeMs,
+      // NB: every time the agent may learn from carries the noise (the default reward is the window's time).
+      durationMs: pages * options.pageTimeMs * noise(),
       reads,
       readMisses: Math.min(reads, Math.round(misses)),
       writes,
