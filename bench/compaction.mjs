@@ -145,7 +145,7 @@ async function runPolicy(label, dir, options) {
   const stats = db.stats();
   if (args.decisions !== undefined && stats.compaction.agent !== null) {
     mkdirSync(args.decisions, { recursive: true });
-    writeFileSync(join(args.decisions, `${label}-${Date.now()}.json`), JSON.stringify({ label, phases: phases.map((phase) => phase.windowsAtEnd), decisions: db.compactionDecisions() }));
+    writeFileSync(join(args.decisions, `${label.replace(/[^a-z0-9-]/gi, "-")}-${Date.now()}.json`), JSON.stringify({ label, phases: phases.map((phase) => phase.windowsAtEnd), decisions: db.compactionDecisions() }));
   }
   await db.close();
   if (sink < 0) console.log(sink);

@@ -118,6 +118,13 @@ const MOVES: readonly Move[] = [
  */
 const COST_FLOOR = 1e-6;
 
+/**
+ * How many windows the guess an untried shape was chosen on counts for when its first window is
+ * learned. 1: in the engine one window's cost varies by a third, and a first value resting on that
+ * window alone decided the next move as much as the shape did.
+ */
+const PRIOR_WEIGHT = 1;
+
 /** Values closer than this are a tie (broken at random, so no move is favoured by its position in MOVES). */
 const TIE = 1e-12;
 
@@ -142,6 +149,8 @@ export class CompactionAgent implements CompactionPolicy {
   #pending: { bucket: number; before: AgentConfig; p99BeforeMs: number; costBefore: number } | null = null;
   /** The bucket of the last window (not kept across a restart: the first window after one is a change). */
   #lastBucket = -1;
+  /** The estimate an untried shape was chosen on, to be its prior when its first window is learned. */
+  #guess: { bucket: number; config: AgentConfig; value: number } | null = null;
   #recalls = 0;
   readonly #log: DecisionLog<DecisionRecord>;
 
@@ -198,7 +207,9 @@ export class CompactionAgent implements CompactionPolicy {
     const before = this.#config;
 
     const measured = measuredRuns(summary);
-    this.#learn(bucket, before, reward, measured);
+    const guess = this.#guess !== null && this.#guess.bucket === bucket && sameConfig(this.#guess.config, before) ? this.#guess.value : null;
+    this.#guess = null;
+    this.#learn(bucket, before, reward, measured, guess);
     const windows = this.#bucketWindows[bucket]!;
     const epsilon = Math.max(options.explorationFloor, options.explorationStart * 0.5 ** (windows / options.explorationHalfLife));
     this.#bucketWindows[bucket] = windows + 1;
@@ -242,6 +253,8 @@ export class CompactionAgent implements CompactionPolicy {
     }
     this.#lastBucket = bucket;
     this.#apply(after);
+    const estimate = this.#estimate(bucket, before, after);
+    if (!this.#values.has(packKey(bucket, after))) this.#guess = { bucket, config: after, value: estimate };
     const record: DecisionRecord = Object.freeze({
       step: this.#steps,
       mix: Object.freeze({ ...mix }),
@@ -257,7 +270,7 @@ export class CompactionAgent implements CompactionPolicy {
       action: kind === "recall" ? AgentAction.Recall : actionBetween(before, after, options.l0TriggerStep),
       kind,
       epsilon,
-      value: this.#estimate(bucket, before, after),
+      value: estimate,
     });
     this.#steps++;
     this.#log.append(record);
@@ -362,13 +375,16 @@ export class CompactionAgent implements CompactionPolicy {
   }
 
   /** The TD update of V(bucket, config) with the window's reward (module comment). */
-  #learn(bucket: number, config: AgentConfig, reward: number, measured: MeasuredRuns): void {
+  #learn(bucket: number, config: AgentConfig, reward: number, measured: MeasuredRuns, guess: number | null): void {
     const key = packKey(bucket, config);
     const entry = this.#values.get(key);
     const discount = this.options.discount;
     if (entry === undefined) {
-      // First sample: the return if this reward went on for ever.
-      this.#values.set(key, { value: reward / (1 - discount), visits: 1 });
+      // First sample: the return if this reward went on for ever, averaged with the guess the shape
+      // was chosen on (worth PRIOR_WEIGHT windows) when there was one.
+      const sample = reward / (1 - discount);
+      const value = guess === null ? sample : (guess * PRIOR_WEIGHT + sample) / (PRIOR_WEIGHT + 1);
+      this.#values.set(key, { value, visits: 1 });
       return;
     }
     let best = entry.value;
