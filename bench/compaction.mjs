@@ -7,7 +7,7 @@
 //   node bench/compaction.mjs [--keys N] [--ops OPS] [--scan-ops S] [--seed SEED] [--rounds R]
 //                             [--window W] [--policies leveled,tiered,lazy-leveling,fluid:K:Z,learned,learned-memory]
 //                             [--decisions DIR]  (writes each agent's decision log there as JSON)
-// An agent's knobs can be set per entry: learned/explorationFloor=0.02/rollbackRatio=2 (numbers).
+// An agent's knobs can be set per entry: learned/explorationFloor=0.02/reward=latency/initial.runsUpper=1.
 //
 // Load: N keys (16 B keys, 100 B values) in shuffled order, batches of 100 (timed apart). Then the
 // phases, one client, single awaited puts, getSync, iterators:
@@ -159,8 +159,14 @@ function optionsOf(policy) {
   }
   if (policy === 'learned' || policy === 'learned-memory') return { ...BASE_OPTIONS, compaction: 'learned', compactionAgent: AGENT };
   if (policy.startsWith('learned/')) {
-    const knobs = Object.fromEntries(policy.split('/').slice(1).map((pair) => pair.split('=')).map(([key, value]) => [key, Number(value)]));
-    return { ...BASE_OPTIONS, compaction: 'learned', compactionAgent: { ...AGENT, ...knobs } };
+    const agent = { ...AGENT };
+    for (const [path, text] of policy.split('/').slice(1).map((pair) => pair.split('='))) {
+      const value = text === 'true' ? true : text === 'false' ? false : Number.isNaN(Number(text)) ? text : Number(text);
+      const [key, field] = path.split('.');
+      if (field === undefined) agent[key] = value;
+      else agent[key] = { ...agent[key], [field]: value };
+    }
+    return { ...BASE_OPTIONS, compaction: 'learned', compactionAgent: agent };
   }
   return { ...BASE_OPTIONS, compaction: policy };
 }
