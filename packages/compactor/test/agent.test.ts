@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { CompactionAgent, Random, mixBucket, mixOf } from "../src/index.ts";
+import { CompactionAgent, type DecisionRecord, Random, mixBucket, mixOf } from "../src/index.ts";
 import { isAuraError } from "./helpers.ts";
 import { LEVEL1_BYTES, MIXES, bestShape, modelCost, train, treeFor, windowFor } from "./synthetic.ts";
 
@@ -119,30 +119,27 @@ describe("agent on the synthetic environment (cost model with 5% noise)", () => 
     assert.equal(record?.kind, "safety");
   });
 
-  it("rolls a move back when p99 worsens past the ratio", () => {
+  /** An explored move, then a window after it whose p99 is twice as bad and whose cost per operation is `costRatio` × the one before. */
+  function afterAMove(costRatio: number): { first: DecisionRecord; second: DecisionRecord | null } {
     const agent = new CompactionAgent({ seed: 1, level1Bytes: LEVEL1_BYTES, explorationStart: 1, explorationFloor: 1 });
     const random = new Random(1);
     const config = agent.config();
     const first = agent.observe(windowFor(config, MIXES.writeHeavy, random), treeFor(config));
     assert.ok(first !== null && first.kind === "explore");
     const next = windowFor(first.after, MIXES.writeHeavy, random);
-    // p99 twice as bad and the cost per operation (wall time, the default reward) a third worse.
-    const worse = { ...next, latencyP99Ms: first.latencyP99Ms * 2, durationMs: first.costPerOperation * (next.reads + next.writes + next.scans) * 1.33 };
-    const second = agent.observe(worse, treeFor(first.after));
+    const operations = next.reads + next.writes + next.scans;
+    const window = { ...next, latencyP99Ms: first.latencyP99Ms * 2, durationMs: first.costPerOperation * operations * costRatio };
+    return { first, second: agent.observe(window, treeFor(first.after)) };
+  }
+
+  it("rolls a move back when p99 worsens past the ratio and the cost per operation (wall time, the default reward) is worse too", () => {
+    const { first, second } = afterAMove(1.33);
     assert.equal(second?.kind, "rollback");
     assert.deepEqual(second?.after, first.before);
   });
 
   it("no rollback when p99 worsens but the cost per operation does not (one merge can double a p99)", () => {
-    const agent = new CompactionAgent({ seed: 1, level1Bytes: LEVEL1_BYTES, explorationStart: 1, explorationFloor: 1 });
-    const random = new Random(1);
-    const config = agent.config();
-    const first = agent.observe(windowFor(config, MIXES.writeHeavy, random), treeFor(config));
-    assert.ok(first !== null && first.kind === "explore");
-    const next = windowFor(first.after, MIXES.writeHeavy, random);
-    const spiky = { ...next, latencyP99Ms: first.latencyP99Ms * 2, durationMs: first.costPerOperation * (next.reads + next.writes + next.scans) * 0.9 };
-    const second = agent.observe(spiky, treeFor(first.after));
-    assert.notEqual(second?.kind, "rollback");
+    assert.notEqual(afterAMove(0.9).second?.kind, "rollback");
   });
 
   it("decision log: bounded ring of plain records, readable through stats()", () => {
