@@ -5,10 +5,11 @@
  * Each window the engine calls `observe(window, tree)`:
  * ```
  *   state   s = (workload bucket of the window, the shape in force: K, Z, L0 trigger)
- *   reward  r = −ln(cost per operation in the window)              (latency, or device bytes)
+ *   reward  r = −ln(cost per operation in the window)              (wall time, latency or device bytes)
  *   learn   V(s) ← V(s) + α · (r + γ · max_a V(s ⊕ a) − V(s))      (TD on afterstates)
  *   act     a = argmax_a V(s ⊕ a), or a random move with probability ε
  *           a ∈ { keep, K ± 1, Z ± 1, K and Z ± 1, L0 trigger ± step }, masked by the safety rule
+ *   recall  on a change of bucket, the bucket's best measured shape, if it beats the one in force
  * ```
  * A move's result is known in advance (it sets the shape), so the agent learns the value of the
  * shapes themselves ("afterstates", Sutton & Barto §6.8) rather than of (state, move) pairs: a
@@ -145,7 +146,7 @@ export class CompactionAgent implements CompactionPolicy {
   #explorations = 0;
   #rollbacks = 0;
   #safetyMoves = 0;
-  /** The last move, to roll it back if the next window's p99 is much worse. */
+  /** The last move, to roll it back if the next window's p99 is much worse and its cost worse too. */
   #pending: { bucket: number; before: AgentConfig; p99BeforeMs: number; costBefore: number } | null = null;
   /** The bucket of the last window (not kept across a restart: the first window after one is a change). */
   #lastBucket = -1;
