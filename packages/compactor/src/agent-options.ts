@@ -81,6 +81,16 @@ export interface AgentOptions {
   /** Windows a shape must have been measured over to be recalled. Default 3: one noisy window is not a measurement. */
   readonly recallVisits?: number;
   /**
+   * In read- and scan-heavy buckets (writes under 40% of the operations, or scans over 30% of the
+   * reads), give the optimism bonus only to untried moves towards fewer runs, the way the cost
+   * model leans there; an untried move towards more runs is guessed that much worse. Default true:
+   * with optimism in every direction the agent walked on through shapes whose costs tie (a
+   * read-heavy phase, where Bloom filters make every shape cost about the same), changing shape in
+   * nearly every window and leaving many runs for the scans that followed. Write-heavy buckets get
+   * no lean: their best shape lies inside the range, and a one-way lean overshoots it.
+   */
+  readonly lean?: boolean;
+  /**
    * Most runs a point lookup may probe (L0 trigger + K per upper level + Z). Default 30: with
    * 10-bit Bloom filters (about 1% false positives per run) 30 runs add at most 0.3 I/O to a
    * lookup, and a scan pays at most 30 seeks.
@@ -122,6 +132,7 @@ export interface ResolvedAgentOptions {
   readonly rollbackRatio: number;
   readonly recall: boolean;
   readonly recallVisits: number;
+  readonly lean: boolean;
   readonly readAmplificationMax: number;
   readonly reward: RewardSource;
   readonly decisionLogCapacity: number;
@@ -154,6 +165,8 @@ export function resolveAgentOptions(options: AgentOptions = {}): ResolvedAgentOp
   if (typeof shareAcrossLevels !== "boolean") throw new InvalidArgumentError("auradb/compactor: shareAcrossLevels must be a boolean");
   const recall = options.recall ?? true;
   if (typeof recall !== "boolean") throw new InvalidArgumentError("auradb/compactor: recall must be a boolean");
+  const lean = options.lean ?? true;
+  if (typeof lean !== "boolean") throw new InvalidArgumentError("auradb/compactor: lean must be a boolean");
   const explorationStart = numberOption("explorationStart", options.explorationStart, 0.1, 0, 1);
   return {
     seed,
@@ -173,6 +186,7 @@ export function resolveAgentOptions(options: AgentOptions = {}): ResolvedAgentOp
     optimism: numberOption("optimism", options.optimism, 0.05, 0, 0.9),
     rollbackRatio: numberOption("rollbackRatio", options.rollbackRatio, 1.25, 1, 1e9),
     recall,
+    lean,
     recallVisits: integerOption("recallVisits", options.recallVisits, 3, 1, 1_000_000),
     readAmplificationMax: integerOption("readAmplificationMax", options.readAmplificationMax, 30, 2, 4 * RUNS_MAX * RUNS_MAX),
     reward,

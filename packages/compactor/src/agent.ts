@@ -24,7 +24,7 @@ import { Random } from "./random.ts";
 import { ShapedPolicy } from "./shaped-policy.ts";
 import { type TreeSummary, summarizeTree, validateTree } from "./tree.ts";
 import type { CompactionDecision, CompactionPolicy, ShapeParameters, TreeView, WorkloadWindow } from "./types.ts";
-import { MIX_BUCKETS, type WorkloadMix, mixBucket, mixBucketName, mixOf, validateWindow } from "./workload.ts";
+import { MIX_BUCKETS, type WorkloadMix, bucketLean, mixBucket, mixBucketName, mixOf, validateWindow } from "./workload.ts";
 
 /** The agent's moves: small and local, as RusKey found works best. Plain strings (no `enum`). */
 export const AgentAction = {
@@ -411,14 +411,22 @@ export class CompactionAgent implements CompactionPolicy {
     if (known !== undefined) return known.value;
     const base = this.#values.get(packKey(bucket, from))?.value ?? 0;
     const options = this.options;
-    const bonus = -Math.log(1 - options.optimism) / (1 - options.discount);
+    const optimism = -Math.log(1 - options.optimism) / (1 - options.discount);
+    // Where the cost model leans one way (fewer runs, in read- and scan-heavy buckets), the optimism
+    // goes to untried moves that way only; an untried move the other way is guessed as much worse:
+    // it is tried by exploration, or once measured neighbours point there (option `lean`).
+    const lean = options.lean ? bucketLean(bucket) : 0;
+    const runsDelta = Math.sign(to.runsUpper - from.runsUpper + to.runsLast - from.runsLast + (to.l0Trigger - from.l0Trigger) / options.l0TriggerStep);
+    const bonus = lean === 0 || runsDelta === 0 || runsDelta === lean ? optimism : -optimism;
     const opposite: AgentConfig = {
       runsUpper: from.runsUpper - Math.sign(to.runsUpper - from.runsUpper),
       runsLast: from.runsLast - Math.sign(to.runsLast - from.runsLast),
       l0Trigger: from.l0Trigger - Math.sign(to.l0Trigger - from.l0Trigger) * options.l0TriggerStep,
     };
     const behind = this.#values.get(packKey(bucket, opposite));
-    if (behind !== undefined) return base + (base - behind.value);
+    // NB: the lean caps a slope too: two equal shapes measured with a little noise between them
+    // must not carry the agent on towards more runs in a bucket where the model leans to fewer.
+    if (behind !== undefined) return bonus < 0 ? Math.min(base + (base - behind.value), base + bonus) : base + (base - behind.value);
     const delta = Math.sign(to.runsLast - from.runsLast);
     if (options.shareAcrossLevels && delta !== 0 && to.runsUpper === from.runsUpper && to.l0Trigger === from.l0Trigger) {
       const upper = this.#values.get(packKey(bucket, { ...from, runsUpper: from.runsUpper + delta }));

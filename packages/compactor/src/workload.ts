@@ -73,6 +73,19 @@ export function mixBucket(mix: WorkloadMix): number {
   return write * SCAN_BUCKETS + scan;
 }
 
+/**
+ * Which way the cost model (Monkey, Dostoevsky) leans in a bucket, where it leans one way only:
+ * −1, towards fewer runs, where reads dominate (writes under 40% of the operations) or scans do
+ * (over 30% of the reads): every run costs a probe or a seek, and nothing is gained by more. 0
+ * elsewhere: where writes dominate, the best shape lies inside the range (more runs save rewrites,
+ * to a point, and cost the reads), so a one-way lean would overshoot.
+ */
+export function bucketLean(bucket: number): -1 | 0 {
+  const write = Math.floor(bucket / SCAN_BUCKETS);
+  const scan = bucket % SCAN_BUCKETS;
+  return write < 2 || scan === 2 ? -1 : 0;
+}
+
 /** A readable name of a bucket, e.g. "w70-100% s<5%". */
 export function mixBucketName(bucket: number): string {
   const write = Math.floor(bucket / SCAN_BUCKETS);

@@ -94,6 +94,25 @@ describe("agent on the synthetic environment (cost model with 5% noise)", () => 
     assert.notEqual(back?.kind, "recall");
   });
 
+  it("lean: where every shape costs the same in a read-heavy workload, it does not drift towards more runs (and without the lean it does)", () => {
+    const runs = (config: { runsUpper: number; runsLast: number; l0Trigger: number }) => config.runsUpper + config.runsLast + config.l0Trigger / 2;
+    const mostRuns = (lean: boolean): number => {
+      const agent = new CompactionAgent({ seed: 6, level1Bytes: LEVEL1_BYTES, lean, explorationStart: 0, initial: { runsUpper: 4, runsLast: 4, l0Trigger: 4 } });
+      const random = new Random(6);
+      let most = runs(agent.config());
+      for (let step = 0; step < 60; step++) {
+        const config = agent.config();
+        // A flat landscape: the same cost per operation whatever the shape.
+        const window = { ...windowFor(config, MIXES.readHeavy, random, 0), durationMs: 1_000, latencyMeanMs: 0.1, latencyP99Ms: 0.3 };
+        agent.observe(window, treeFor(config));
+        most = Math.max(most, runs(agent.config()));
+      }
+      return most;
+    };
+    assert.equal(mostRuns(true), 10, "never more runs than the start (4 + 4 + 4/2)");
+    assert.ok(mostRuns(false) > 10, "without the lean, optimism walks towards more runs too");
+  });
+
   it("is deterministic under a seed", () => {
     const run = () => {
       const agent = new CompactionAgent({ seed: 9, level1Bytes: LEVEL1_BYTES });
@@ -175,6 +194,7 @@ describe("agent on the synthetic environment (cost model with 5% noise)", () => 
       { explorationFloor: 0.9 },
       { initial: { runsUpper: 99 } },
       { recall: "yes" },
+      { lean: 1 },
       { recallVisits: 0 },
     ]) {
       assert.throws(() => new CompactionAgent(options as never), invalid, JSON.stringify(options));
