@@ -336,7 +336,10 @@ export class Wal {
 
   /**
    * Deletes whole segments all of whose records have LSNs below `lsn` (never the segment being
-   * written). Resolves with the number of segments removed.
+   * written), oldest first, each removal made durable (a directory sync) before the next: a crash
+   * midway leaves the newer segments contiguous. Two removals under one sync could survive in
+   * either order, and a kept older segment before a removed newer one is a gap, which recovery
+   * must refuse as a missing segment. Resolves with the number of segments removed.
    */
   async removeBefore(lsn: number): Promise<number> {
     const refusal = this.refusal();
@@ -348,9 +351,9 @@ export class Wal {
       if (!next.created || next.firstLsn > lsn) break;
       const oldest = this.segments.shift()!;
       await this.fs.remove(oldest.path);
+      await this.fs.syncDir(this.dir);
       removed++;
     }
-    if (removed > 0) await this.fs.syncDir(this.dir);
     return removed;
   }
 
