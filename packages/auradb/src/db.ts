@@ -816,12 +816,14 @@ export class AuraDB {
       tables.clear(); // NB: the database owns them now
       removeTables = (numbers) => void db.removeTables(numbers);
       try {
+        // NB: orphans first: a table written before the crash but never recorded in the manifest
+        // has a number the version set hands out again, and the checkpoint below may write it.
+        await db.deleteUnreferencedFiles();
         if (cut !== null) {
           // NB: the dropped records must never be replayed again (later writes follow them in
           // the log): checkpoint the recovered prefix and move the log's start past them all.
           await db.checkpointAfterCut();
         }
-        await db.deleteUnreferencedFiles();
       } catch (error) {
         await db.close().catch(() => {});
         throw error;
