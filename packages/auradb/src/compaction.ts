@@ -155,21 +155,11 @@ export function rangeJob(version: Version, level: number, low: Uint8Array | unde
   const levelTables = version.levels[level] ?? [];
   const sources = levelTables.filter(inRange);
   if (sources.length === 0) return null;
-  let [smallest, largest] = keyRange(sources);
   const taken = new Set<number>(sources.map((table) => table.fileNumber));
   // A table of the same level overlapping the inputs' extent (L0, or another run) must go down
   // too: left behind, its older versions would sit above the newer ones moved down. Widen until
   // nothing else overlaps (LevelDB's L0 rule), then the same in the next level.
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const table of levelTables) {
-      if (taken.has(table.fileNumber) || !overlaps(table, smallest, largest)) continue;
-      taken.add(table.fileNumber);
-      sources.push(table);
-      [smallest, largest] = keyRange(sources);
-      grew = true;
-    }
-  }
+  let [smallest, largest] = widenWithinLevel(levelTables, sources, taken);
   const inputs: JobInput[] = sources.map((table) => ({ level, table }));
   const below: Run[] = [...version.runs(level + 1)];
   // The output replaces every overlapping table of the next level: widen until nothing else overlaps.
@@ -191,6 +181,26 @@ export function rangeJob(version: Version, level: number, low: Uint8Array | unde
 }
 
 /**
+ * Adds to `chosen` (and `taken`) every table of `levelTables` overlapping the chosen tables' key
+ * extent, until none is left that does; returns that extent. REQUIRES `chosen` non-empty and
+ * `taken` holding exactly its file numbers.
+ */
+function widenWithinLevel(levelTables: readonly TableMeta[], chosen: TableMeta[], taken: Set<number>): [Uint8Array, Uint8Array] {
+  let [smallest, largest] = keyRange(chosen);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const table of levelTables) {
+      if (taken.has(table.fileNumber) || !overlaps(table, smallest, largest)) continue;
+      taken.add(table.fileNumber);
+      chosen.push(table);
+      [smallest, largest] = keyRange(chosen);
+      grew = true;
+    }
+  }
+  return [smallest, largest];
+}
+
+/**
  * The job that merges, in place, every run of `level` within [low, high] (the manual
  * `compactRange` at the last level, where a tiered tree keeps several runs): tables overlapping
  * the range in any run, widened until no other table of the level overlaps them, into the level's
@@ -203,17 +213,7 @@ export function mergeRunsJob(version: Version, level: number, low: Uint8Array | 
   const chosen = tables.filter(inRange);
   if (chosen.length === 0) return null;
   const taken = new Set(chosen.map((table) => table.fileNumber));
-  let [smallest, largest] = keyRange(chosen);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const table of tables) {
-      if (taken.has(table.fileNumber) || !overlaps(table, smallest, largest)) continue;
-      taken.add(table.fileNumber);
-      chosen.push(table);
-      [smallest, largest] = keyRange(chosen);
-      grew = true;
-    }
-  }
+  widenWithinLevel(tables, chosen, taken);
   const runsTouched = runs.filter((run) => run.tables.some((table) => taken.has(table.fileNumber))).length;
   if (runsTouched < 2) return null;
   // NB: no table left in the level overlaps the output, so the newest run may take it.
