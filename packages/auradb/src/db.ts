@@ -238,7 +238,7 @@ export interface AgentReport {
   readonly state: string | null;
   readonly config: { readonly runsUpper: number; readonly runsLast: number; readonly l0Trigger: number };
   readonly lastAction: string | null;
-  /** How the last action was chosen: "greedy", "explore", "rollback", "safety" or "recall". */
+  /** How the last action was chosen: "greedy", "explore", "rollback", "safety", "recall" or "dwell" (kept: the shape moved to is still being measured). */
   readonly lastKind: string | null;
   /** The rewards of the last windows, oldest first (−log of the cost per operation). */
   readonly recentRewards: number[];

@@ -3,9 +3,11 @@
  * A-B-C-D-A workload, same seed for all, side by side. Simulator numbers (page I/Os per
  * operation from the cost model in src/simulator), not measurements of the engine.
  *
- *   node packages/compactor/bench/simulate.ts [--windows 60] [--seeds 1,2,3]
+ *   node packages/compactor/bench/simulate.ts [--windows 60] [--seeds 1,2,3] [--agent '{"dwellWindows":1}']
+ *
+ * `--agent` takes the agent's options as JSON (AgentOptions), to compare a knob against the defaults.
  */
-import { CompactionAgent, lazyLevelingPolicy, leveledPolicy, tieredPolicy } from "../src/index.ts";
+import { type AgentOptions, CompactionAgent, lazyLevelingPolicy, leveledPolicy, tieredPolicy } from "../src/index.ts";
 import { type SimulationResult, shiftingWorkload, simulate } from "../src/simulator/index.ts";
 
 function argument(name: string, fallback: string): string {
@@ -15,6 +17,7 @@ function argument(name: string, fallback: string): string {
 
 const windows = Number(argument("windows", "60"));
 const seeds = argument("seeds", "1").split(",").map(Number);
+const agentOptions = JSON.parse(argument("agent", "{}")) as AgentOptions;
 /** The simulator's defaults: 1M keys of 100 bytes, 200 KB memtables, so L1 of 2 MB at T = 10. */
 const shape = { level1Bytes: 2_000_000, sizeRatio: 10 };
 const phases = shiftingWorkload(windows);
@@ -27,7 +30,7 @@ for (const seed of seeds) {
     simulate(leveledPolicy(shape), phases, { seed }),
     simulate(tieredPolicy(shape), phases, { seed }),
     simulate(lazyLevelingPolicy(shape), phases, { seed }),
-    simulate(new CompactionAgent({ ...shape, seed }), phases, { seed }),
+    simulate(new CompactionAgent({ ...shape, seed, ...agentOptions }), phases, { seed }),
   ];
   console.log(`\nseed ${seed}`);
   console.log(`${"policy".padEnd(14)}${phases.map((phase) => phase.name.padStart(15)).join("")}${"total".padStart(10)}`);

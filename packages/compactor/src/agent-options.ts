@@ -106,6 +106,15 @@ export interface AgentOptions {
    * the same for every shape: the agent then learns nothing, and harms nothing.
    */
   readonly reward?: RewardSource;
+  /**
+   * Windows a shape the agent moved to (a greedy or exploring move) is kept, in the same workload
+   * bucket, before the next such move. Default 3: in the engine one window's cost swings by a third
+   * with the merges that land in it, while shapes differ by a tenth to a quarter; a shape judged on
+   * one window was judged on noise, and each move is a reshape that costs real merging (the agent
+   * moved in nine windows of ten with no dwell). Safety, rollback and recall still act at once, and a
+   * change of bucket ends the dwell.
+   */
+  readonly dwellWindows?: number;
   /** Records kept in the decision log. Default 256. */
   readonly decisionLogCapacity?: number;
   /** Seed a last-level move's untried value with what the same move measured at the upper levels (RusKey). Default true. */
@@ -135,6 +144,7 @@ export interface ResolvedAgentOptions {
   readonly lean: boolean;
   readonly readAmplificationMax: number;
   readonly reward: RewardSource;
+  readonly dwellWindows: number;
   readonly decisionLogCapacity: number;
   readonly shareAcrossLevels: boolean;
 }
@@ -190,6 +200,7 @@ export function resolveAgentOptions(options: AgentOptions = {}): ResolvedAgentOp
     recallVisits: integerOption("recallVisits", options.recallVisits, 3, 1, 1_000_000),
     readAmplificationMax: integerOption("readAmplificationMax", options.readAmplificationMax, 30, 2, 4 * RUNS_MAX * RUNS_MAX),
     reward,
+    dwellWindows: integerOption("dwellWindows", options.dwellWindows, 3, 1, 1_000_000),
     decisionLogCapacity: integerOption("decisionLogCapacity", options.decisionLogCapacity, 256, 1, 1 << 20),
     shareAcrossLevels,
   };

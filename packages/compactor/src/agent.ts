@@ -43,7 +43,7 @@ export const AgentAction = {
 export type AgentAction = (typeof AgentAction)[keyof typeof AgentAction];
 
 /** Why the agent chose its move. */
-export type DecisionKind = "greedy" | "explore" | "rollback" | "safety" | "recall";
+export type DecisionKind = "greedy" | "explore" | "rollback" | "safety" | "recall" | "dwell";
 
 /** One entry of the decision log: the state and reward that led to a move. Plain data. */
 export interface DecisionRecord {
@@ -153,6 +153,8 @@ export class CompactionAgent implements CompactionPolicy {
   /** The estimate an untried shape was chosen on, to be its prior when its first window is learned. */
   #guess: { bucket: number; config: AgentConfig; value: number } | null = null;
   #recalls = 0;
+  /** Windows the shape moved to must still be kept before the next greedy or exploring move (option `dwellWindows`). */
+  #dwell = 0;
   readonly #log: DecisionLog<DecisionRecord>;
 
   /** @throws InvalidArgumentError for an option out of range. */
@@ -239,6 +241,9 @@ export class CompactionAgent implements CompactionPolicy {
       after = recalled;
       kind = "recall";
       this.#recalls++;
+    } else if (this.#dwell > 0 && bucket === this.#lastBucket) {
+      after = before;
+      kind = "dwell";
     } else {
       const candidates = this.#candidates(before, summary, measured);
       if (candidates.length > 1 && this.#random.next() < epsilon) {
@@ -252,6 +257,7 @@ export class CompactionAgent implements CompactionPolicy {
       }
       if (!sameConfig(after, before)) this.#pending = { bucket, before, p99BeforeMs: window.latencyP99Ms, costBefore: costPerOperation };
     }
+    this.#dwell = kind === "dwell" ? this.#dwell - 1 : sameConfig(after, before) ? 0 : options.dwellWindows - 1;
     this.#lastBucket = bucket;
     this.#apply(after);
     const estimate = this.#estimate(bucket, before, after);

@@ -161,6 +161,27 @@ describe("agent on the synthetic environment (cost model with 5% noise)", () => 
     assert.notEqual(afterAMove(0.9).second?.kind, "rollback");
   });
 
+  it("dwell: a shape moved to is kept for dwellWindows windows of its bucket; a change of bucket ends the dwell", () => {
+    const kinds = (dwellWindows: number, mixes: readonly (typeof MIXES)[keyof typeof MIXES][]): string[] => {
+      // ε = 1: every free decision is a move, so any kept window is the dwell's.
+      const agent = new CompactionAgent({ seed: 8, level1Bytes: LEVEL1_BYTES, explorationStart: 1, explorationFloor: 1, recall: false, dwellWindows });
+      const random = new Random(8);
+      return mixes.map((mix) => {
+        const config = agent.config();
+        // The same p99 each window: no rollback.
+        const record = agent.observe({ ...windowFor(config, mix, random), latencyP99Ms: 1 }, treeFor(config));
+        if (record === null) throw new Error("a window with operations gives a record");
+        if (record.kind === "dwell") assert.deepEqual(record.after, record.before);
+        else assert.notDeepEqual(record.after, record.before);
+        return record.kind;
+      });
+    };
+    const write = MIXES.writeHeavy;
+    assert.deepEqual(kinds(4, [write, write, write, write, write, write]), ["explore", "dwell", "dwell", "dwell", "explore", "dwell"]);
+    assert.deepEqual(kinds(1, [write, write, write]), ["explore", "explore", "explore"]);
+    assert.deepEqual(kinds(4, [write, write, MIXES.scanHeavy, MIXES.scanHeavy]), ["explore", "dwell", "explore", "dwell"]);
+  });
+
   it("decision log: bounded ring of plain records, readable through stats()", () => {
     const agent = new CompactionAgent({ seed: 2, level1Bytes: LEVEL1_BYTES, decisionLogCapacity: 16 });
     train(agent, MIXES.writeHeavy, 40, new Random(2));
@@ -196,6 +217,8 @@ describe("agent on the synthetic environment (cost model with 5% noise)", () => 
       { recall: "yes" },
       { lean: 1 },
       { recallVisits: 0 },
+      { dwellWindows: 0 },
+      { dwellWindows: 1.5 },
     ]) {
       assert.throws(() => new CompactionAgent(options as never), invalid, JSON.stringify(options));
     }

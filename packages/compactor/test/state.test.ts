@@ -36,10 +36,12 @@ describe("agent state serialization", () => {
         assert.deepEqual(back.serialize(), bytes);
         assert.deepEqual(back.config(), agent.config());
         assert.equal(back.stats().learnedStates, agent.stats().learnedStates);
-        // NB: a move awaiting its rollback check is not kept (README: what a restart forgets), so
-        // the original agent is a reference only when its last decision did not move.
-        const last = agent.decisions().at(-1);
-        const pending = last !== undefined && (last.kind === "greedy" || last.kind === "explore") && last.action !== "keep";
+        // NB: a move awaiting its rollback check and the dwell after a move are not kept (README:
+        // what a restart forgets), so the original agent is a reference only when no move is
+        // pending and no dwell is left: its last move is at least `dwellWindows` decisions back.
+        const log = agent.decisions();
+        const lastMove = log.findLastIndex((record) => record.action !== "keep");
+        const pending = lastMove >= 0 && log.length - lastMove <= agent.options.dwellWindows;
         const randoms = [new Random(probeSeed), new Random(probeSeed), new Random(probeSeed)];
         for (let step = 0; step < 5; step++) {
           const [a, b, c] = [agent, back, again].map((each, index) => each.observe(windowFor(each.config(), MIXES.writeHeavy, randoms[index]!), treeFor(each.config())));

@@ -126,6 +126,7 @@ function kindText(kind: string): string {
   if (kind === "explore") return colors.yellow(kind);
   if (kind === "rollback" || kind === "safety") return colors.magenta(kind);
   if (kind === "recall") return colors.cyan(kind);
+  if (kind === "dwell") return colors.dim(kind);
   return kind;
 }
 
