@@ -337,7 +337,8 @@ const POLICY_VARIANTS: { name: string; options: AuraDBOptions }[] = [
     options: {
       ...TINY_EAGER,
       compaction: "learned",
-      compactionAgent: { windowOperations: 25, explorationStart: 0.9, explorationFloor: 0.4, persistEveryWindows: 3 },
+      // NB: no dwell: a move every window puts the most reshaping under the crashes.
+      compactionAgent: { windowOperations: 25, explorationStart: 0.9, explorationFloor: 0.4, persistEveryWindows: 3, dwellWindows: 1 },
       learnedIndex: true,
     },
   },
