@@ -1,8 +1,10 @@
 /**
- * `npm run crash-test -- --kills 1000 [--seed N] [--window 4] [--delay-max-ms 250] [--verbose]`:
+ * `npm run crash-test -- --kills 1000 [--seed N] [--window 4] [--delay-max-ms 250] [--lossy] [--verbose]`:
  * the long kill -9 run (packages/auradb/test/crash-harness.ts). A writer child is killed with
  * SIGKILL `--kills` times; after each kill the database must hold every acknowledged write and
- * equal the model after a prefix of the issued ops. Prints progress, then the figures that
+ * equal the model after a prefix of the issued ops. `--lossy`: the power-cut flavour (the child
+ * runs on LossyFs, unsynced bytes and directory operations are lost; only synced writes must
+ * survive). Prints progress, then the figures that
  * RELIABILITY.md reports. Runs on the runtime that runs it: `bun scripts/crash-test.ts …` and
  * `deno run -A --no-check scripts/crash-test.ts …` run the children under Bun and Deno.
  * Exit code 1 on a failed check; the message names the seed and keeps the database directory.
@@ -17,6 +19,7 @@ const { values } = parseArgs({
     seed: { type: "string" },
     window: { type: "string", default: "4" },
     "delay-max-ms": { type: "string", default: "250" },
+    lossy: { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
   },
 });
@@ -34,7 +37,8 @@ const kills = integer("kills", values.kills, 1);
 const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : integer("seed", values.seed, 0);
 const window = integer("window", values.window, 1);
 const killDelayMsMax = integer("delay-max-ms", values["delay-max-ms"], 1);
-console.log(`crash-test: ${kills} kills, seed ${seed}, window ${window}, kill delay up to ${killDelayMsMax} ms`);
+const flavour = values.lossy ? "lossy" : "plain";
+console.log(`crash-test: ${kills} kills (${flavour}), seed ${seed}, window ${window}, kill delay up to ${killDelayMsMax} ms`);
 
 const every = Math.max(1, Math.floor(kills / 20));
 let seen = 0;
@@ -44,6 +48,7 @@ try {
     seed,
     window,
     killDelayMsMax,
+    flavour,
     log: (line) => {
       seen++;
       if (values.verbose || seen % every === 0) console.log(line);
@@ -52,10 +57,10 @@ try {
   const { recoveryMs } = report;
   console.log(JSON.stringify(report, null, 2));
   console.log(
-    `crash-test passed: ${report.runtime}, ${report.kills} kills (${report.killsBeforeReady} before ready; during flush ${report.killsDuringMaintenance.flush}, ` +
+    `crash-test passed: ${report.runtime}, ${report.kills} ${report.flavour} kills (${report.killsBeforeReady} before ready; during flush ${report.killsDuringMaintenance.flush}, ` +
       `compaction ${report.killsDuringMaintenance.compact}, GC ${report.killsDuringMaintenance.gc}), ${report.opsIssued} writes issued, ` +
       `${report.acknowledgedSynced} synced + ${report.acknowledgedUnsynced} unsynced acknowledged, ${report.opsVerified} verified, ` +
-      `${report.unacknowledgedLost} unacknowledged lost, recovery p50 ${recoveryMs.p50.toFixed(1)} / p99 ${recoveryMs.p99.toFixed(1)} / max ${recoveryMs.max.toFixed(1)} ms, ` +
+      `${report.unacknowledgedLost} unacknowledged lost, ${report.flavour === "lossy" ? `${report.acknowledgedUnsyncedLost} acknowledged unsynced lost (allowed: a power cut), ${report.dirOpsUndone} directory ops undone, ` : ""}recovery p50 ${recoveryMs.p50.toFixed(1)} / p99 ${recoveryMs.p99.toFixed(1)} / max ${recoveryMs.max.toFixed(1)} ms, ` +
       `${(report.durationMs / 1000).toFixed(1)} s, seed ${report.seed}`,
   );
 } catch (error) {

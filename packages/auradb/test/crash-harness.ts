@@ -1,5 +1,5 @@
 /**
- * The parent of the kill -9 crash test (RELIABILITY-PLAN §3c, "plain" flavour): starts the writer
+ * The parent of the kill -9 crash test (RELIABILITY-PLAN §3c, "plain" and "lossy" flavours): starts the writer
  * child (crash-writer.ts) with the current runtime, kills it with SIGKILL at a random moment,
  * reopens the database itself and checks it, then starts the next child where the recovered state
  * ends.
@@ -23,6 +23,7 @@ import { AuraError, ErrorCode } from "@auradb/fs";
 import { createSeededRandom } from "@auradb/fs/testing";
 import { AuraDB } from "../src/index.ts";
 import { applyWriteFingerprinted, CRASH_DB_OPTIONS, descriptorOf, equalModels, fingerprint, isWrite, opAt } from "./crash-workload.ts";
+import { undoUnsyncedDirOps } from "./lossy-fs.ts";
 import type { CrashModel } from "./crash-workload.ts";
 
 export interface CrashTestOptions {
@@ -36,12 +37,22 @@ export interface CrashTestOptions {
   readonly killDelayMsMax?: number;
   /** Share of kills aimed at the child's start-up, where recovery runs. Default 0.15. */
   readonly openKillShare?: number;
+  /**
+   * "plain" (default): the child writes to the real file system, so a kill is a process crash and
+   * every acknowledged write must survive. "lossy": the child runs on `LossyFs` (lossy-fs.ts) and
+   * the parent undoes unsynced directory operations before it reopens, so a kill is a power cut
+   * and only writes acknowledged with sync must survive (RELIABILITY-PLAN §3c).
+   */
+  readonly flavour?: "plain" | "lossy";
   /** Progress lines (one per kill when given). */
   readonly log?: (line: string) => void;
 }
 
 export interface CrashTestReport {
   readonly runtime: string;
+  readonly flavour: "plain" | "lossy";
+  /** Lossy flavour: directory operations (creates, renames, removes) undone after kills as unsynced. */
+  readonly dirOpsUndone: number;
   readonly seed: number;
   readonly kills: number;
   /** Kills that landed before the child reported `ready` (start-up or recovery). */
@@ -56,6 +67,8 @@ export interface CrashTestReport {
   readonly opsVerified: number;
   /** Issued but unacknowledged writes that did not survive (allowed), summed over kills. */
   readonly unacknowledgedLost: number;
+  /** Lossy flavour: writes acknowledged without sync that did not survive (allowed there: a power cut). */
+  readonly acknowledgedUnsyncedLost: number;
   /** Recoveries that cut the WAL at a pointer whose value did not survive. */
   readonly recoveryCuts: number;
   readonly recoveryMs: { readonly p50: number; readonly p99: number; readonly max: number };
@@ -117,9 +130,10 @@ interface ChildRun {
 }
 
 /** Runs one child until the kill; returns everything it printed. */
-function runChild(dir: string, seed: number, start: number, window: number, kill: { afterReadyMs: number } | { afterSpawnMs: number }): Promise<ChildRun> {
+function runChild(dir: string, seed: number, start: number, window: number, kill: { afterReadyMs: number } | { afterSpawnMs: number }, lossySide: string | null): Promise<ChildRun> {
   const { command, args } = runtimeCommand(WRITER);
-  const child = spawn(command, [...args, "--dir", dir, "--seed", String(seed), "--start", String(start), "--window", String(window)], {
+  const lossy = lossySide === null ? [] : ["--lossy", lossySide];
+  const child = spawn(command, [...args, "--dir", dir, "--seed", String(seed), "--start", String(start), "--window", String(window), ...lossy], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const spawned = performance.now();
@@ -233,8 +247,11 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
   const window = options.window ?? 4;
   const delayMax = options.killDelayMsMax ?? 250;
   const openShare = options.openKillShare ?? 0.15;
+  const flavour = options.flavour ?? "plain";
   const random = scheduleRandom(seed);
   const dir = mkdtempSync(join(tmpdir(), "auradb-crash-"));
+  const lossySide = flavour === "lossy" ? `${dir}.lossy` : null;
+  let dirOpsUndone = 0;
   const started = performance.now();
   let model: CrashModel = new Map();
   let modelSum = 0;
@@ -249,6 +266,7 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
     acknowledgedUnsynced: 0,
     opsVerified: 0,
     unacknowledgedLost: 0,
+    acknowledgedUnsyncedLost: 0,
     recoveryCuts: 0,
   };
   let finalKeys = 0;
@@ -261,7 +279,7 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
       throw new CrashTestFailure(message, { seed, kill, start, dir });
     };
     const schedule = random() < openShare ? { afterSpawnMs: lastReadyMs * (0.4 + 0.6 * random()) } : { afterReadyMs: 2 + random() * delayMax };
-    const child = await runChild(dir, seed, start, window, schedule);
+    const child = await runChild(dir, seed, start, window, schedule, lossySide);
     if (child.signal !== "SIGKILL") fail(`the writer ended by itself (exit code ${child.code}): ${child.stderr.trim().slice(0, 2000)}`);
     childLines = child.lines;
     if (child.readyMs !== null) lastReadyMs = child.readyMs;
@@ -269,6 +287,10 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
     if (!summary.ready) totals.killsBeforeReady++;
     if (summary.maintenanceAtKill !== null) totals.maintenance[summary.maintenanceAtKill]++;
 
+    // The power cut of the lossy flavour: the child's unsynced bytes died with it; its unsynced
+    // directory operations are undone now (a random suffix of them).
+    let undone = 0;
+    if (lossySide !== null) dirOpsUndone += undone = undoUnsyncedDirOps(lossySide, random);
     let recovered: Awaited<ReturnType<typeof readState>>;
     try {
       recovered = await readState(dir);
@@ -311,7 +333,7 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
     }
     const j = matches[matches.length - 1]!;
     if (j < syncedMax) fail(`acknowledged synced write ${syncedMax} lost: the state is the prefix up to op ${j}`);
-    if (j < acknowledgedMax) fail(`acknowledged (unsynced) write ${acknowledgedMax} lost in a process crash: the state is the prefix up to op ${j}`);
+    if (flavour === "plain" && j < acknowledgedMax) fail(`acknowledged (unsynced) write ${acknowledgedMax} lost in a process crash: the state is the prefix up to op ${j}`);
 
     // The realized history is ops 0..j: the model carries on from there.
     for (let index = start; index <= j; index++) {
@@ -330,17 +352,22 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
     totals.acknowledgedSynced += synced;
     totals.acknowledgedUnsynced += summary.acknowledged.length - synced;
     totals.opsVerified += issuedWrites - lostWrites;
-    totals.unacknowledgedLost += lostWrites;
+    const acknowledgedLost = summary.acknowledged.filter((index) => index > j).length;
+    totals.unacknowledgedLost += lostWrites - acknowledgedLost;
+    totals.acknowledgedUnsyncedLost += acknowledgedLost;
     finalKeys = model.size;
     options.log?.(
       `kill ${kill}/${kills}: ${summary.ready ? `after ${child.lines.length} lines` : "before ready"}${summary.maintenanceAtKill === null ? "" : ` during ${summary.maintenanceAtKill}`}, ` +
-        `acked ${summary.acknowledged.length} (synced ${synced}), prefix ${start}..${j} of issued ..${summary.issuedMax}, recovery ${recovered.recoveryMs.toFixed(1)} ms${recovered.cut ? " (cut)" : ""}`,
+        `acked ${summary.acknowledged.length} (synced ${synced}), prefix ${start}..${j} of issued ..${summary.issuedMax}, recovery ${recovered.recoveryMs.toFixed(1)} ms${recovered.cut ? " (cut)" : ""}${lossySide === null ? "" : `, ${undone} directory ops undone`}`,
     );
   }
   rmSync(dir, { recursive: true, force: true });
+  if (lossySide !== null) rmSync(lossySide, { recursive: true, force: true });
   const sorted = recoveryTimes.slice().sort((left, right) => left - right);
   return {
     runtime: runtimeName(),
+    flavour,
+    dirOpsUndone,
     seed,
     kills,
     killsBeforeReady: totals.killsBeforeReady,
@@ -350,6 +377,7 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
     acknowledgedUnsynced: totals.acknowledgedUnsynced,
     opsVerified: totals.opsVerified,
     unacknowledgedLost: totals.unacknowledgedLost,
+    acknowledgedUnsyncedLost: totals.acknowledgedUnsyncedLost,
     recoveryCuts: totals.recoveryCuts,
     recoveryMs: { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted[sorted.length - 1] ?? 0 },
     finalKeys,

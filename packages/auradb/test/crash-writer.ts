@@ -9,16 +9,19 @@
  * - `a <index>`: write `index` was acknowledged (its promise resolved);
  * - `m <index> <kind>` / `e <index>`: maintenance op (flush, compact, gc) started / finished.
  * Up to `--window` writes are in flight at once (group commit); at most one maintenance op runs
- * beside them. Any error is fatal: it goes to stderr and the exit code is 1.
+ * beside them. Any error is fatal: it goes to stderr and the exit code is 1. With `--lossy SIDE`
+ * the database runs on `LossyFs` (lossy-fs.ts): unsynced bytes die with the process.
  */
 import { writeSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { nodeFs } from "@auradb/fs/node";
 import { AuraDB } from "../src/index.ts";
 import { CRASH_DB_OPTIONS, isWrite, opAt, toBatch, valueBytes } from "./crash-workload.ts";
+import { LossyFs } from "./lossy-fs.ts";
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { dir: { type: "string" }, seed: { type: "string" }, start: { type: "string" }, window: { type: "string" } },
+  options: { dir: { type: "string" }, seed: { type: "string" }, start: { type: "string" }, window: { type: "string" }, lossy: { type: "string" } },
 });
 if (values.dir === undefined || values.seed === undefined || values.start === undefined) {
   throw new TypeError("crash-writer: --dir, --seed and --start are required");
@@ -36,7 +39,9 @@ const fail = (error: unknown): never => {
   process.exit(1);
 };
 
-const db = await AuraDB.open(dir, CRASH_DB_OPTIONS).catch(fail);
+// --lossy SIDE: the "lossy" flavour, where the kill is a power cut (lossy-fs.ts; SIDE holds its journal).
+const fs = values.lossy === undefined ? undefined : new LossyFs(nodeFs(), values.lossy);
+const db = await AuraDB.open(dir, { ...CRASH_DB_OPTIONS, ...(fs === undefined ? {} : { fs }) }).catch(fail);
 say("ready");
 const inFlight = new Set<Promise<void>>();
 let maintenance: Promise<void> | null = null;

@@ -32,6 +32,16 @@ describe("kill -9 of a writer process", () => {
   // writes 601 and 602 absent, 603..611 present; seed 20260101, kill 50). Writes now pass the
   // back-pressure waits in call order (`admit` in db.ts). Replay a seed with
   // npm run crash-test -- --kills 100 --seed <seed> --window 4
+  // The power-cut flavour: the child runs on LossyFs (lossy-fs.ts), so each kill also loses its
+  // unsynced bytes and a random suffix of its unsynced directory operations; only writes
+  // acknowledged with sync must survive, and the state must still be a prefix of the issued writes.
+  it(`survives ${KILLS} SIGKILLs as power cuts (unsynced bytes and directory operations lost) with every synced write`, async () => {
+    const report = await runCrashTest({ kills: KILLS, seed: SEED, window: 4, flavour: "lossy" });
+    assert.equal(report.kills, KILLS, `seed ${SEED}`);
+    assert.ok(report.acknowledgedSynced > 0, `seed ${SEED}: ${JSON.stringify(report)}`);
+    assert.ok(report.opsVerified >= report.acknowledgedSynced, `seed ${SEED}: every synced write lies in a verified prefix`);
+  });
+
   it(`survives ${KILLS} SIGKILLs of a writer with 4 writes in flight`, async () => {
     const report = await runCrashTest({ kills: KILLS, seed: SEED, window: 4 });
     assert.equal(report.kills, KILLS, `seed ${SEED}`);
