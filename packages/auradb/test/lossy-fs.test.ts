@@ -26,6 +26,16 @@ function scratch(): { root: string; side: string; cleanup: () => Promise<void> }
   };
 }
 
+/** Runs `body` in a fresh scratch directory and side directory, removed afterwards. */
+async function inScratch(body: (root: string, side: string) => Promise<void>): Promise<void> {
+  const { root, side, cleanup } = scratch();
+  try {
+    await body(root, side);
+  } finally {
+    await cleanup();
+  }
+}
+
 fsConformance({
   name: "LossyFs over nodeFs",
   factory: async () => {
@@ -39,8 +49,7 @@ const text = (path: string) => readFileSync(path, "utf8");
 
 describe("LossyFs: what a kill leaves", () => {
   it("unsynced bytes are seen by reads in the process but never reach the real file; synced ones do, in order", async () => {
-    const { root, side, cleanup } = scratch();
-    try {
+    await inScratch(async (root, side) => {
       const fs = new LossyFs(nodeFs(), side);
       const path = join(root, "f");
       const file = await fs.open(path, { create: true });
@@ -65,14 +74,11 @@ describe("LossyFs: what a kill leaves", () => {
       await file.close();
       await other.close();
       fs.close();
-    } finally {
-      await cleanup();
-    }
+    });
   });
 
   it("concurrent syncs of one file apply each change once", async () => {
-    const { root, side, cleanup } = scratch();
-    try {
+    await inScratch(async (root, side) => {
       const fs = new LossyFs(nodeFs(), side);
       const path = join(root, "f");
       const file = await fs.open(path, { create: true });
@@ -85,15 +91,12 @@ describe("LossyFs: what a kill leaves", () => {
       assert.equal(text(path), "abcdefghijklmnopqrst");
       await file.close();
       fs.close();
-    } finally {
-      await cleanup();
-    }
+    });
   });
 
   it("directory operations no syncDir covered are undone as a suffix, newest first; covered ones stay", async () => {
     for (let undo = 0; undo <= 3; undo++) {
-      const { root, side, cleanup } = scratch();
-      try {
+      await inScratch(async (root, side) => {
         const fs = new LossyFs(nodeFs(), side);
         const write = async (name: string, content: string) => {
           const file = await fs.open(join(root, name), { create: true });
@@ -119,15 +122,12 @@ describe("LossyFs: what a kill leaves", () => {
         assert.equal(text(join(root, "current")), undo >= 2 ? "v1" : "v2");
         assert.equal(existsSync(join(root, "tmp")), undo === 2, "the renamed file is back under its old name until its create is undone too");
         if (undo === 2) assert.equal(text(join(root, "tmp")), "v2");
-      } finally {
-        await cleanup();
-      }
+      });
     }
   });
 
   it("a syncDir covers only the operations journaled before it began", async () => {
-    const { root, side, cleanup } = scratch();
-    try {
+    await inScratch(async (root, side) => {
       const fs = new LossyFs(nodeFs(), side);
       const created = await fs.open(join(root, "a"), { create: true });
       await created.close();
@@ -138,8 +138,6 @@ describe("LossyFs: what a kill leaves", () => {
       assert.equal(undoUnsyncedDirOps(side, () => 0.99), 1);
       assert.equal(existsSync(join(root, "a")), true, "synced: kept");
       assert.equal(existsSync(join(root, "b")), false, "unsynced: undone");
-    } finally {
-      await cleanup();
-    }
+    });
   });
 });
