@@ -1,19 +1,11 @@
 /**
- * Opening a database for a command: read commands through the copy-on-write overlay (nothing on
+ * Opening a database for a command: read commands with the engine's read-only open (nothing on
  * disk changes), write commands normally. Loaded only by commands that open the engine.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { AuraDB, type AuraDBOptions } from "auradb";
-import { nodeFs } from "@auradb/fs/node";
 import { CommandError, printError, errorColors } from "./_output.ts";
-import { ReadOnlyOverlayFs } from "./_readonly-fs.ts";
-
-/** What a read-only open returns: the database and the overlay that kept its changes. */
-export interface ReadOnlyDatabase {
-  readonly db: AuraDB;
-  readonly overlay: ReadOnlyOverlayFs;
-}
 
 /** Fails with one clear line unless `dir` holds a database (a CURRENT file). */
 export function requireDatabase(dir: string): void {
@@ -36,19 +28,16 @@ export function lockHolder(dir: string): number | null {
 }
 
 /**
- * Opens `dir` without changing it: the engine runs on a copy-on-write overlay (its fresh manifest,
- * CURRENT switch and any recovery work stay in memory), with background compaction and
- * value-log GC off so that it does no work nobody asked for.
+ * Opens `dir` without changing it: the engine's read-only open (its fresh manifest, CURRENT
+ * switch and any recovery work stay in memory; no background work; writes refused).
  */
-export async function openReadOnly(dir: string, options: AuraDBOptions = {}): Promise<ReadOnlyDatabase> {
+export async function openReadOnly(dir: string, options: AuraDBOptions = {}): Promise<AuraDB> {
   requireDatabase(dir);
   const holder = lockHolder(dir);
   if (holder !== null && holder !== process.pid) {
     printError(errorColors.yellow(`note: process ${holder} has this database open (or crashed with it open); reading it anyway, without changing it`));
   }
-  const overlay = new ReadOnlyOverlayFs(nodeFs());
-  const db = await AuraDB.open(dir, { ...options, fs: overlay, createIfMissing: false, autoCompaction: false, valueLogGcRatio: 0 });
-  return { db, overlay };
+  return AuraDB.open(dir, { ...options, readOnly: true });
 }
 
 /** Opens `dir` for writing; `create`: make a new database when there is none. */

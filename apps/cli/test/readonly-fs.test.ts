@@ -3,22 +3,10 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { AuraDB } from "auradb";
 import { nodeFs } from "@auradb/fs/node";
-import { fsConformance } from "@auradb/fs/testing";
-import { ReadOnlyOverlayFs } from "../src/_readonly-fs.ts";
-import { fingerprint, fullSuite, keyOf, makeDatabase, tempDir, valueOf } from "./_helpers.ts";
+import { ReadOnlyOverlayFs } from "@auradb/fs";
+import { fingerprint, keyOf, makeDatabase, tempDir, valueOf } from "./_helpers.ts";
 
-// The overlay is a FileSystem like any other: it passes the adapters' conformance suite
-// (everything the suite writes lands in memory).
-if (fullSuite) {
-  fsConformance({
-    name: "ReadOnlyOverlayFs",
-    factory: async () => {
-      const temp = tempDir();
-      return { fs: new ReadOnlyOverlayFs(nodeFs()), root: temp.dir, cleanup: async () => temp.cleanup() };
-    },
-  });
-}
-
+// NB: the overlay's own conformance run is in @auradb/fs (packages/fs/test/overlay.test.ts).
 describe("ReadOnlyOverlayFs under the engine", () => {
   const temp = tempDir();
   after(() => temp.cleanup());

@@ -7,7 +7,7 @@ import { formatStats } from "../src/commands/stats.ts";
 import { fingerprint, fullSuite, keyOf, makeDatabase, runCli, tempDir } from "./_helpers.ts";
 
 /** A decision-log row: step, bucket, cost/op, reward, K/Z/t → K/Z/t, action, kind. */
-const DECISION_ROW = /^│ +\d[\d,]* │ w\S+% s\S+% +│ +[\d.,e+-]+ │ +-?\d+\.\d{3} │ \d+\/\d+\/\d+ → \d+\/\d+\/\d+ +│ [a-z0-9-]+ +│ (greedy|explore|rollback|safety|recall) +│$/gm;
+const DECISION_ROW = /^│ +\d[\d,]* │ w\S+% s\S+% +│ +[\d.,e+-]+ │ +-?\d+\.\d{3} │ \d+\/\d+\/\d+ → \d+\/\d+\/\d+ +│ [a-z0-9-]+ +│ (greedy|explore|rollback|safety|recall|dwell) +│$/gm;
 
 /** The lines of `text` from the line `title` up to the next section (a line that is not a table row). */
 function sectionOf(text: string, title: string): string {

@@ -16,6 +16,7 @@ import {
   mkdirDurable,
   NotFoundError,
   ReadOnlyError,
+  ReadOnlyOverlayFs,
   isNotFound,
   readFile,
   writeFileAtomic,
@@ -697,8 +698,15 @@ export class AuraDB {
    */
   static async open(path: string, options: AuraDBOptions = {}): Promise<AuraDB> {
     if (typeof path !== "string" || path.length === 0) throw new InvalidArgumentError("auradb: open takes a directory path");
-    const resolved = resolveOptions(options);
-    const fs = options.fs ?? nodeFs();
+    let resolved = resolveOptions(options);
+    let fs = options.fs ?? nodeFs();
+    if (resolved.readOnly) {
+      // NB: recovery runs unchanged on a copy-on-write overlay: whatever it writes stays in memory.
+      if (!(await VersionSet.exists(fs, path))) throw new NotFoundError(`auradb: no database at ${path} (a read-only open creates none)`, { path });
+      fs = new ReadOnlyOverlayFs(fs);
+      const agent = resolved.compactionAgent;
+      resolved = { ...resolved, createIfMissing: false, autoCompaction: false, valueLogGcRatio: 0, compactionAgent: agent === null ? null : { ...agent, persist: false } };
+    }
     const existed = await fs.exists(path);
     if (!existed && !resolved.createIfMissing) throw new NotFoundError(`auradb: no database at ${path}`, { path });
     await mkdirDurable(fs, path);
@@ -828,7 +836,8 @@ export class AuraDB {
         await db.close().catch(() => {});
         throw error;
       }
-      if (memtable.approximateBytes >= options.memtableBytes) db.freezeMemtable();
+      // NB: a read-only database keeps what the log held in its memtable, whatever its size.
+      if (memtable.approximateBytes >= options.memtableBytes && !options.readOnly) db.freezeMemtable();
       await db.loadAgent();
       db.scheduleCompaction();
       return db;
@@ -1013,6 +1022,7 @@ export class AuraDB {
 
   private checkWritable(): void {
     if (this.closed || this.closing) throw new ClosedError("auradb: the database is closed");
+    if (this.options.readOnly) throw new ReadOnlyError("auradb: the database was opened read-only (option readOnly)", { path: this.path });
     if (this.backgroundError !== null) {
       throw new ReadOnlyError("auradb: a write to the value log, a flush, a compaction or value-log GC failed; the database is read-only until reopened", {
         cause: this.backgroundError,

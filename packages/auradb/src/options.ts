@@ -45,6 +45,16 @@ export interface AuraDBOptions {
   /** Refuse to open an existing database. Default false. */
   readonly errorIfExists?: boolean;
   /**
+   * Open without changing a byte of the directory. Default false. The database must exist; every
+   * write (put, delete, batch, flush, compactRange, gcValueLog) fails with `ReadOnlyError`, and no
+   * background work runs. Recovery runs as usual (the log is replayed, a torn tail is cut), but
+   * what it would write (a fresh manifest, CURRENT, a cut log) stays in memory. The LOCK file is
+   * not taken: another process may have the database open for writing; its files may then change
+   * under this one, which can fail reads with an error (never damage anything). Bounded memory:
+   * the log's records since the last flush are held in the memtable.
+   */
+  readonly readOnly?: boolean;
+  /**
    * When writes are acknowledged (the WAL's policy): `'none'` (default, LevelDB's: after the OS
    * has the bytes; survives a process crash), `'always'` (after fdatasync; survives power loss),
    * `{ intervalMs }` or `{ bytes }`. A write with `{ sync: true }` always waits for fdatasync.
@@ -142,6 +152,7 @@ export interface AuraDBOptions {
 export interface ResolvedOptions {
   readonly createIfMissing: boolean;
   readonly errorIfExists: boolean;
+  readonly readOnly: boolean;
   readonly sync: SyncPolicy;
   readonly memtableBytes: number;
   readonly maxImmutableMemtables: number;
@@ -233,9 +244,13 @@ export function resolveOptions(options: AuraDBOptions): ResolvedOptions {
     // NB: the policy's own checks (its ranges are narrower: a size ratio up to 255, L0 triggers up to 64).
     compactorCheck(() => resolveShape({ sizeRatio, level1Bytes, l0Trigger: l0CompactionTrigger, l0SlowdownTrigger: l0SlowdownFiles, l0StopTrigger: l0StopFiles }));
   }
+  const readOnly = boolean("readOnly", options.readOnly, false);
+  const errorIfExists = boolean("errorIfExists", options.errorIfExists, false);
+  if (readOnly && errorIfExists) throw new InvalidArgumentError("auradb: options readOnly and errorIfExists exclude each other (a read-only open needs an existing database)");
   return {
     createIfMissing: boolean("createIfMissing", options.createIfMissing, true),
-    errorIfExists: boolean("errorIfExists", options.errorIfExists, false),
+    errorIfExists,
+    readOnly,
     sync,
     memtableBytes: integer("memtableBytes", options.memtableBytes, 8 * MIB, 4096, 1024 * MIB),
     maxImmutableMemtables: integer("maxImmutableMemtables", options.maxImmutableMemtables, 2, 1, 64),

@@ -55,3 +55,4 @@ export {
   writeFileAtomic,
 } from "./io.ts";
 export type { SyncProgress } from "./io.ts";
+export { ReadOnlyOverlayFs } from "./overlay.ts";

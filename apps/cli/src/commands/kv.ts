@@ -213,7 +213,7 @@ async function runVerb(name: keyof typeof verbs, args: string[], _context: Comma
   const verb = verbs[name];
   const { values, positionals } = parseArgs(args, verb.flags);
   const [dir, ...rest] = expectPositionals(positionals, ["dir", ...verb.required], verb.optional);
-  const db = verb.writes ? await openWritable(dir!, name === "put") : (await openReadOnly(dir!)).db;
+  const db = verb.writes ? await openWritable(dir!, name === "put") : await openReadOnly(dir!);
   try {
     return await verb.run(db, rest, values);
   } finally {

@@ -40,7 +40,7 @@ import { describeSegment, LogFile } from "@auradb/wal";
 import { booleanFlag, expectPositionals, parseArgs } from "../_args.ts";
 import { lockHolder } from "../_db.ts";
 import { colors, CommandError, formatBytes, formatCount, print } from "../_output.ts";
-import { ReadOnlyOverlayFs } from "../_readonly-fs.ts";
+import { ReadOnlyOverlayFs } from "@auradb/fs";
 import type { CommandContext } from "../cli.ts";
 import { SEGMENT_NAME } from "./verify.ts";
 

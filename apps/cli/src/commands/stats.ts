@@ -322,7 +322,7 @@ export async function run(args: string[], _context: CommandContext): Promise<num
   // The compaction policy is an option of each open, not stored in the database; the agent's state
   // file says the database runs under 'learned' (restored read-only: the overlay keeps any save).
   const learned = existsSync(join(dir!, AGENT_STATE_FILE));
-  const { db } = await openReadOnly(dir!, learned ? { compaction: "learned" } : {});
+  const db = await openReadOnly(dir!, learned ? { compaction: "learned" } : {});
   try {
     const stats = db.stats();
     const disk = diskUsage(dir!);

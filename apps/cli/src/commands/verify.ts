@@ -23,7 +23,7 @@ import { LogFile } from "@auradb/wal";
 import { booleanFlag, expectPositionals, parseArgs } from "../_args.ts";
 import { requireDatabase } from "../_db.ts";
 import { colors, formatBytes, formatCount, print } from "../_output.ts";
-import { ReadOnlyOverlayFs } from "../_readonly-fs.ts";
+import { ReadOnlyOverlayFs } from "@auradb/fs";
 import type { CommandContext } from "../cli.ts";
 
 /** One damaged place. `offset` is a byte offset in `file`, null when the check cannot tell. */

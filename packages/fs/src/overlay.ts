@@ -2,29 +2,18 @@
  * A copy-on-write overlay over a real file system: every read goes to the disk, every change
  * (new file, write, truncate, rename, remove, mkdir) stays in memory and disappears at exit.
  *
- * Why: the engine has no read-only open. `AuraDB.open` takes a lock file, writes a fresh
- * manifest and switches CURRENT on every open, may cut a torn log tail and sweeps unreferenced
- * files. The read commands (get, scan, stats, verify) open the engine on this overlay instead, so
- * they see exactly what recovery would see and cannot change a byte of the database, whatever
- * the engine does at open.
+ * Why: the engine's read-only open (`AuraDB.open(dir, { readOnly: true })`) runs on it. An open
+ * takes a lock file, writes a fresh manifest and switches CURRENT, may cut a torn log tail and
+ * sweeps unreferenced files; on this overlay all of that stays in memory, so a read-only open
+ * sees exactly what recovery would see and cannot change a byte of the database, whatever the
+ * engine does at open. The CLI's repair salvages through it too.
  *
- * NB: the lock is in memory only: a read command does not take the database's LOCK file, so it
+ * NB: the lock is in memory only: a read-only open does not take the database's LOCK file, so it
  * can read a database that another process has open (it may then see files change under it and
  * fail with an error; it never damages anything).
  */
-import {
-  ClosedError,
-  type File,
-  type FileStat,
-  type FileSystem,
-  type FsLock,
-  type FsSupports,
-  IOError,
-  LockedError,
-  NotFoundError,
-  type OpenOptions,
-  ReadOnlyError,
-} from "@auradb/fs";
+import { ClosedError, IOError, LockedError, NotFoundError, ReadOnlyError } from "./errors.ts";
+import type { File, FileStat, FileSystem, FsLock, FsSupports, OpenOptions } from "./types.ts";
 
 /** The contents of a path once it lives in memory (copied from disk on its first change). */
 interface MemoryData {
