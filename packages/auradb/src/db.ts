@@ -704,8 +704,8 @@ export class AuraDB {
       // NB: recovery runs unchanged on a copy-on-write overlay: whatever it writes stays in memory.
       if (!(await VersionSet.exists(fs, path))) throw new NotFoundError(`auradb: no database at ${path} (a read-only open creates none)`, { path });
       fs = new ReadOnlyOverlayFs(fs);
-      const agent = resolved.compactionAgent;
-      resolved = { ...resolved, createIfMissing: false, autoCompaction: false, valueLogGcRatio: 0, compactionAgent: agent === null ? null : { ...agent, persist: false } };
+      // NB: the agent's state is still read (stats show what it learned), never saved.
+      resolved = { ...resolved, createIfMissing: false, autoCompaction: false, valueLogGcRatio: 0 };
     }
     const existed = await fs.exists(path);
     if (!existed && !resolved.createIfMissing) throw new NotFoundError(`auradb: no database at ${path}`, { path });
@@ -990,7 +990,7 @@ export class AuraDB {
   /** Writes the agent's state file (atomically); saves run one at a time; a failure is reported in stats. */
   private saveAgent(): Promise<void> {
     const agent = this.agent;
-    if (agent === null || !this.options.compactionAgent!.persist) return this.agentSaving;
+    if (agent === null || !this.options.compactionAgent!.persist || this.options.readOnly) return this.agentSaving;
     const bytes = agent.serialize();
     const path = joinPath(this.path, AGENT_STATE_FILE);
     this.agentSaving = this.agentSaving.then(() =>

@@ -117,6 +117,24 @@ describe("readOnly open", () => {
     await writer.close();
   });
 
+  it("reads what the compaction agent learned and never saves it", async () => {
+    const fs = new MemFs();
+    const learned = { ...OPTIONS, compaction: "learned" as const, compactionAgent: { windowOperations: 50, persistEveryWindows: 1 } };
+    const writer = await AuraDB.open("/db", { fs, ...learned });
+    for (let index = 0; index < 400; index++) await writer.put(`k${index % 97}`, `v${index}`);
+    await writer.close();
+    const before = await snapshot(fs, "/db");
+    const db = await AuraDB.open("/db", { fs, ...learned, readOnly: true });
+    for (let index = 0; index < 400; index++) await db.get(`k${index % 97}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const agent = db.stats().compaction.agent;
+    assert.equal(agent?.stateFile.status, "restored");
+    assert.ok(agent!.windows > 0, "the agent observed windows (each would have been saved)");
+    assert.equal(agent?.stateFile.saves, 0);
+    await db.close();
+    assert.deepEqual(await snapshot(fs, "/db"), before);
+  });
+
   it("a missing database is a NotFoundError and nothing is created; readOnly with errorIfExists is refused", async () => {
     const fs = new MemFs();
     await assert.rejects(AuraDB.open("/none", { fs, readOnly: true }), code(ErrorCode.NotFound));
