@@ -6,6 +6,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -139,5 +140,56 @@ describe("LossyFs: what a kill leaves", () => {
       assert.equal(existsSync(join(root, "a")), true, "synced: kept");
       assert.equal(existsSync(join(root, "b")), false, "unsynced: undone");
     });
+  });
+
+  it("property: reads see every change at once; after the kill the real file holds exactly the bytes of the last sync", async () => {
+    type Step = { op: "write"; at: number; length: number; fill: number } | { op: "truncate"; size: number } | { op: "sync" } | { op: "reopen" };
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      fc.record({ op: fc.constant("write" as const), at: fc.nat({ max: 300 }), length: fc.integer({ min: 1, max: 120 }), fill: fc.integer({ min: 1, max: 255 }) }),
+      fc.record({ op: fc.constant("truncate" as const), size: fc.nat({ max: 350 }) }),
+      fc.record({ op: fc.constant("sync" as const) }),
+      fc.record({ op: fc.constant("reopen" as const) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 40 }), async (steps) => {
+        await inScratch(async (root, side) => {
+          const fs = new LossyFs(nodeFs(), side);
+          const path = join(root, "f");
+          let file = await fs.open(path, { create: true });
+          // The model: what reads must see, and what the last sync made real.
+          let content = new Uint8Array(0);
+          let synced = new Uint8Array(0);
+          for (const each of steps) {
+            if (each.op === "write") {
+              const grown = new Uint8Array(Math.max(content.length, each.at + each.length));
+              grown.set(content);
+              grown.fill(each.fill, each.at, each.at + each.length);
+              content = grown;
+              await file.write(new Uint8Array(each.length).fill(each.fill), each.at);
+            } else if (each.op === "truncate") {
+              const cut = new Uint8Array(each.size);
+              cut.set(content.subarray(0, Math.min(each.size, content.length)));
+              content = cut;
+              await file.truncate(each.size);
+            } else if (each.op === "sync") {
+              await file.sync();
+              synced = content.slice();
+            } else {
+              await file.close();
+              file = await fs.open(path);
+            }
+            assert.equal(await file.size(), content.length);
+            const seen = new Uint8Array(content.length + 8).fill(0xee);
+            assert.equal(file.readSync(seen, 0), content.length);
+            assert.deepEqual(seen.subarray(0, content.length), content);
+            assert.ok(seen.subarray(content.length).every((byte) => byte === 0xee), "no byte past the read is touched");
+          }
+          await file.close();
+          fs.close();
+          assert.deepEqual(new Uint8Array(readFileSync(path)), synced);
+        });
+      }),
+      { numRuns: 60 },
+    );
   });
 });
