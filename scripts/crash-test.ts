@@ -58,7 +58,8 @@ try {
   console.log(JSON.stringify(report, null, 2));
   console.log(
     `crash-test passed: ${report.runtime}, ${report.kills} ${report.flavour} kills (${report.killsBeforeReady} before ready; during flush ${report.killsDuringMaintenance.flush}, ` +
-      `compaction ${report.killsDuringMaintenance.compact}, GC ${report.killsDuringMaintenance.gc}), ${report.opsIssued} writes issued, ` +
+      `compaction ${report.killsDuringMaintenance.compact}, GC ${report.killsDuringMaintenance.gc}; with the engine's work under way: flush ${report.killsDuringWork.flush}, ` +
+      `compaction ${report.killsDuringWork.compaction}, GC ${report.killsDuringWork.gc}; aimed at a phase ${Object.values(report.killsAimed).reduce((sum, count) => sum + count, 0)}), ${report.opsIssued} writes issued, ` +
       `${report.acknowledgedSynced} synced + ${report.acknowledgedUnsynced} unsynced acknowledged, ${report.opsVerified} verified, ` +
       `${report.unacknowledgedLost} unacknowledged lost, ${report.flavour === "lossy" ? `${report.acknowledgedUnsyncedLost} acknowledged unsynced lost (allowed: a power cut), ${report.dirOpsUndone} directory ops undone, ` : ""}recovery p50 ${recoveryMs.p50.toFixed(1)} / p99 ${recoveryMs.p99.toFixed(1)} / max ${recoveryMs.max.toFixed(1)} ms, ` +
       `${(report.durationMs / 1000).toFixed(1)} s, seed ${report.seed}`,

@@ -52,7 +52,7 @@ import { decodePointer, encodePointer, ValueLog, type VlogEntry, type ValuePoint
 import { Wal } from "@auradb/wal";
 import { setImmediate } from "node:timers";
 import { decodeBatch, encodeBatch, type Operation } from "./codec.ts";
-import { type AuraDBOptions, type CompactionStyle, LEVEL_COUNT, type ResolvedOptions, resolveOptions } from "./options.ts";
+import { type AuraDBOptions, type AuraEvent, type CompactionStyle, LEVEL_COUNT, type ResolvedOptions, resolveOptions } from "./options.ts";
 import {
   type CompactionJob,
   fixedPolicy,
@@ -1020,6 +1020,17 @@ export class AuraDB {
     return { kind, key: keyBytes, value: valueBytes };
   }
 
+  /** Tells the `onEvent` listener; what it throws is ignored (a listener cannot fail the engine). */
+  private emit(event: AuraEvent): void {
+    const listener = this.options.onEvent;
+    if (listener === null) return;
+    try {
+      listener(event);
+    } catch {
+      // NB: ignored, as documented.
+    }
+  }
+
   private checkWritable(): void {
     if (this.closed || this.closing) throw new ClosedError("auradb: the database is closed");
     if (this.options.readOnly) throw new ReadOnlyError("auradb: the database was opened read-only (option readOnly)", { path: this.path });
@@ -1318,6 +1329,7 @@ export class AuraDB {
     // (otherwise the log is trimmed a whole segment at a time: twice the disk use after a fill,
     // and a reopen reads it all). A failure here fails the next append, which reports it.
     this.wal.roll().catch(() => {});
+    this.emit({ kind: "wal-roll" });
     this.scheduleFlush();
   }
 
@@ -1599,6 +1611,7 @@ export class AuraDB {
   }
 
   private async collectValueLog(ratio: number, bytesPerSecond: number): Promise<GcResult> {
+    this.emit({ kind: "gc-start" });
     let filesCollected = 0;
     let entriesRelocated = 0;
     let bytesRelocated = 0;
@@ -1656,6 +1669,7 @@ export class AuraDB {
     this.counters.gcEntriesRelocated += entriesRelocated;
     this.counters.gcBytesRelocated += bytesRelocated;
     await this.deleteCollectedVlogFiles();
+    this.emit({ kind: "gc-end" });
     return { filesCollected, entriesRelocated, bytesRelocated, bytesReclaimed };
   }
 
@@ -1756,6 +1770,7 @@ export class AuraDB {
   }
 
   private async flushOldest(): Promise<void> {
+    this.emit({ kind: "flush-start" });
     const frozen = this.immutables[0]!;
     const iterator = frozen.memtable.iterator();
     iterator.seekToFirst();
@@ -1779,6 +1794,7 @@ export class AuraDB {
     this.counters.flushes++;
     await this.wal.removeBefore(this.versions.logLsn);
     if (this.pendingVlogDeletes.length > 0) await this.deleteCollectedVlogFiles();
+    this.emit({ kind: "flush-end" });
   }
 
   /**
@@ -1845,6 +1861,7 @@ export class AuraDB {
       source.close();
     }
     if (outputs.length > 0) await this.fs.syncDir(this.path);
+    this.emit({ kind: "tables-written", level, tables: outputs.length });
     return outputs;
   }
 
@@ -1908,6 +1925,8 @@ export class AuraDB {
   private async runCompaction(job: CompactionJob): Promise<void> {
     const all = job.inputs.map((input) => input.table);
     for (const table of all) this.busy.add(table.fileNumber);
+    const event = { outputLevel: job.outputLevel, trivialMove: job.trivialMove === true };
+    this.emit({ kind: "compaction-start", ...event });
     try {
       // NB: a new run numbers above every run of its level (drawn from the file-number counter).
       const outputRun = job.outputRun === "new" ? this.versions.newFileNumber() : job.outputRun;
@@ -1919,6 +1938,7 @@ export class AuraDB {
           addedTables: [{ level: job.outputLevel, table: withRun(table, outputRun) }],
         });
         this.counters.compactions++;
+        this.emit({ kind: "compaction-end", ...event });
         return;
       }
       const version = this.versions.acquire();
@@ -1948,6 +1968,7 @@ export class AuraDB {
           valueLogGarbage: garbage.entries(),
         });
         this.counters.compactions++;
+        this.emit({ kind: "compaction-end", ...event });
       } finally {
         this.versions.release(version);
       }

@@ -15,7 +15,7 @@
  */
 export { AGENT_STATE_FILE, AuraDB, DbIterator, Snapshot } from "./db.ts";
 export type { AgentReport, BatchOperation, Bytes, CompactionStats, DbStats, RangeOptions, ReadOptions, WriteOptions } from "./db.ts";
-export type { AuraDBOptions, CompactionAgentOptions, CompactionStyle } from "./options.ts";
+export type { AuraDBOptions, AuraEvent, CompactionAgentOptions, CompactionStyle } from "./options.ts";
 export { COMPACTION_STYLES } from "./options.ts";
 export type { LearnedLevelStats } from "./learned.ts";
 export type { LearnedTableStats } from "@auradb/lsm";

@@ -37,6 +37,14 @@ export interface ResolvedCompactionAgentOptions {
   readonly persistEveryWindows: number;
 }
 
+/** What `onEvent` is told. Plain data; new kinds may be added (ignore the ones you do not know). */
+export type AuraEvent =
+  | { readonly kind: "flush-start" | "flush-end" }
+  | { readonly kind: "compaction-start" | "compaction-end"; readonly outputLevel: number; readonly trivialMove: boolean }
+  | { readonly kind: "tables-written"; readonly level: number; readonly tables: number }
+  | { readonly kind: "gc-start" | "gc-end" }
+  | { readonly kind: "wal-roll" };
+
 export interface AuraDBOptions {
   /** The file system. Default: `@auradb/fs/node` (node:fs makes the same calls on all runtimes). */
   readonly fs?: FileSystem;
@@ -54,6 +62,15 @@ export interface AuraDBOptions {
    * the log's records since the last flush are held in the memtable.
    */
   readonly readOnly?: boolean;
+  /**
+   * Called at the start and end of each piece of background work (flush, compaction, value-log GC),
+   * after the tables of a flush or compaction are written and synced, and when the WAL rolls to a
+   * new segment: for metrics, logs and tests (the kill -9 test aims its kills with it). An end
+   * event comes when the work succeeded (a failure turns the database read-only instead, and
+   * `stats()` says why). Called synchronously on the engine's path: keep it short. An exception it
+   * throws is ignored.
+   */
+  readonly onEvent?: (event: AuraEvent) => void;
   /**
    * When writes are acknowledged (the WAL's policy): `'none'` (default, LevelDB's: after the OS
    * has the bytes; survives a process crash), `'always'` (after fdatasync; survives power loss),
@@ -153,6 +170,7 @@ export interface ResolvedOptions {
   readonly createIfMissing: boolean;
   readonly errorIfExists: boolean;
   readonly readOnly: boolean;
+  readonly onEvent: ((event: AuraEvent) => void) | null;
   readonly sync: SyncPolicy;
   readonly memtableBytes: number;
   readonly maxImmutableMemtables: number;
@@ -200,6 +218,12 @@ function oneOf<T extends string>(name: string, value: T | undefined, fallback: T
     const list = allowed.map((item) => `'${item}'`).join(", ");
     throw new InvalidArgumentError(`auradb: option ${name} must be one of ${list}, got ${typeof value === "string" ? `'${value}'` : String(value)}`);
   }
+  return value;
+}
+
+function eventListener(value: AuraDBOptions["onEvent"]): ((event: AuraEvent) => void) | null {
+  if (value === undefined) return null;
+  if (typeof value !== "function") throw new InvalidArgumentError("auradb: option onEvent must be a function");
   return value;
 }
 
@@ -251,6 +275,7 @@ export function resolveOptions(options: AuraDBOptions): ResolvedOptions {
     createIfMissing: boolean("createIfMissing", options.createIfMissing, true),
     errorIfExists,
     readOnly,
+    onEvent: eventListener(options.onEvent),
     sync,
     memtableBytes: integer("memtableBytes", options.memtableBytes, 8 * MIB, 4096, 1024 * MIB),
     maxImmutableMemtables: integer("maxImmutableMemtables", options.maxImmutableMemtables, 2, 1, 64),

@@ -38,6 +38,12 @@ export interface CrashTestOptions {
   /** Share of kills aimed at the child's start-up, where recovery runs. Default 0.15. */
   readonly openKillShare?: number;
   /**
+   * Share of kills aimed at a phase of the engine's work: 0–5 ms after the child reports one
+   * (`onEvent`: a flush, compaction or GC starting, tables written and synced, a WAL roll).
+   * Default 0.3.
+   */
+  readonly phaseKillShare?: number;
+  /**
    * "plain" (default): the child writes to the real file system, so a kill is a process crash and
    * every acknowledged write must survive. "lossy": the child runs on `LossyFs` (lossy-fs.ts) and
    * the parent undoes unsynced directory operations before it reopens, so a kill is a power cut
@@ -59,6 +65,10 @@ export interface CrashTestReport {
   readonly killsBeforeReady: number;
   /** Kills while an explicit flush / compaction / value-log GC was running. */
   readonly killsDuringMaintenance: { flush: number; compact: number; gc: number };
+  /** Kills while the engine reported a flush / compaction / GC under way (explicit or background). */
+  readonly killsDuringWork: { flush: number; compaction: number; gc: number };
+  /** Phase-aimed kills, by the phase aimed at (a phase that never came is killed at a fallback time). */
+  readonly killsAimed: Record<string, number>;
   readonly opsIssued: number;
   /** Acknowledged writes, all checked present after the kill that followed them. */
   readonly acknowledgedSynced: number;
@@ -116,6 +126,9 @@ function runtimeCommand(script: string): { command: string; args: string[] } {
 
 const WRITER = fileURLToPath(new URL("./crash-writer.ts", import.meta.url));
 
+/** The `onEvent` kinds a kill may be aimed at (RELIABILITY-PLAN §3c, phase-targeted kills). */
+const AIMED_PHASES = ["flush-start", "tables-written", "flush-end", "compaction-start", "compaction-end", "gc-start", "wal-roll"] as const;
+
 /** The kill schedule's PRNG (mulberry32, as every seeded test), apart from the workload's stream. */
 function scheduleRandom(seed: number): () => number {
   return createSeededRandom(seed ^ 0x5bd1e995);
@@ -130,7 +143,9 @@ interface ChildRun {
 }
 
 /** Runs one child until the kill; returns everything it printed. */
-function runChild(dir: string, seed: number, start: number, window: number, kill: { afterReadyMs: number } | { afterSpawnMs: number }, lossySide: string | null): Promise<ChildRun> {
+type KillSchedule = { afterReadyMs: number } | { afterSpawnMs: number } | { afterPhase: string; delayMs: number; fallbackMs: number };
+
+function runChild(dir: string, seed: number, start: number, window: number, kill: KillSchedule, lossySide: string | null): Promise<ChildRun> {
   const { command, args } = runtimeCommand(WRITER);
   const lossy = lossySide === null ? [] : ["--lossy", lossySide];
   const child = spawn(command, [...args, "--dir", dir, "--seed", String(seed), "--start", String(start), "--window", String(window), ...lossy], {
@@ -151,11 +166,18 @@ function runChild(dir: string, seed: number, start: number, window: number, kill
     stderr += new TextDecoder().decode(chunk);
   });
   const reader = createInterface({ input: child.stdout });
+  let aimed = false;
   reader.on("line", (line) => {
     lines.push(line);
     if (line === "ready" && readyMs === null) {
       readyMs = performance.now() - spawned;
       if ("afterReadyMs" in kill) timers.push(setTimeout(killNow, kill.afterReadyMs));
+      if ("afterPhase" in kill) timers.push(setTimeout(killNow, kill.fallbackMs));
+    }
+    // NB: the phase after `ready` (recovery's own work has its share of kills already).
+    if ("afterPhase" in kill && readyMs !== null && !aimed && line === `P ${kill.afterPhase}`) {
+      aimed = true;
+      timers.push(setTimeout(killNow, kill.delayMs));
     }
   });
   return new Promise((resolve, reject) => {
@@ -175,6 +197,8 @@ interface ChildSummary {
   readonly issuedMax: number;
   readonly acknowledged: number[];
   readonly maintenanceAtKill: "flush" | "compact" | "gc" | null;
+  /** The engine's work under way at the kill (from its `P` events). */
+  readonly workAtKill: { flush: boolean; compaction: boolean; gc: boolean };
 }
 
 function summarize(lines: readonly string[], start: number, seed: number): ChildSummary {
@@ -182,9 +206,15 @@ function summarize(lines: readonly string[], start: number, seed: number): Child
   const acknowledged: number[] = [];
   let ready = false;
   let maintenance: { index: number; kind: "flush" | "compact" | "gc" } | null = null;
+  const work = { flush: false, compaction: false, gc: false };
   for (const line of lines) {
     const [tag, indexText, kind] = line.split(" ");
     const index = Number(indexText);
+    if (tag === "P") {
+      const [what, edge] = [indexText!.replace(/-(start|end)$/, ""), indexText!.endsWith("-start")];
+      if (what === "flush" || what === "compaction" || what === "gc") work[what] = edge;
+      continue;
+    }
     if (tag === "ready") ready = true;
     else if (tag === "w") issuedMax = Math.max(issuedMax, index);
     else if (tag === "a") acknowledged.push(index);
@@ -192,7 +222,7 @@ function summarize(lines: readonly string[], start: number, seed: number): Child
     else if (tag === "e" && maintenance !== null && maintenance.index === index) maintenance = null;
     else throw new TypeError(`crash test: unexpected line from the writer: ${JSON.stringify(line)} (seed ${seed})`);
   }
-  return { ready, issuedMax, acknowledged, maintenanceAtKill: maintenance?.kind ?? null };
+  return { ready, issuedMax, acknowledged, maintenanceAtKill: maintenance?.kind ?? null, workAtKill: work };
 }
 
 /** How long a LOCK file without a record counts as held (`GARBAGE_STALE_MS` of the fs adapters). */
@@ -247,6 +277,7 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
   const window = options.window ?? 4;
   const delayMax = options.killDelayMsMax ?? 250;
   const openShare = options.openKillShare ?? 0.15;
+  const phaseShare = options.phaseKillShare ?? 0.3;
   const flavour = options.flavour ?? "plain";
   const random = scheduleRandom(seed);
   const dir = mkdtempSync(join(tmpdir(), "auradb-crash-"));
@@ -261,6 +292,8 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
   const totals = {
     killsBeforeReady: 0,
     maintenance: { flush: 0, compact: 0, gc: 0 },
+    work: { flush: 0, compaction: 0, gc: 0 },
+    aimed: {} as Record<string, number>,
     opsIssued: 0,
     acknowledgedSynced: 0,
     acknowledgedUnsynced: 0,
@@ -278,7 +311,14 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
       writeFileSync(`${dir}.failure.json`, JSON.stringify({ seed, kill, start, message, lines: childLines }));
       throw new CrashTestFailure(message, { seed, kill, start, dir });
     };
-    const schedule = random() < openShare ? { afterSpawnMs: lastReadyMs * (0.4 + 0.6 * random()) } : { afterReadyMs: 2 + random() * delayMax };
+    const draw = random();
+    const schedule: KillSchedule =
+      draw < openShare
+        ? { afterSpawnMs: lastReadyMs * (0.4 + 0.6 * random()) }
+        : draw < openShare + phaseShare
+          ? { afterPhase: AIMED_PHASES[Math.floor(random() * AIMED_PHASES.length)]!, delayMs: random() * 5, fallbackMs: delayMax + 1_000 }
+          : { afterReadyMs: 2 + random() * delayMax };
+    if ("afterPhase" in schedule) totals.aimed[schedule.afterPhase] = (totals.aimed[schedule.afterPhase] ?? 0) + 1;
     const child = await runChild(dir, seed, start, window, schedule, lossySide);
     if (child.signal !== "SIGKILL") fail(`the writer ended by itself (exit code ${child.code}): ${child.stderr.trim().slice(0, 2000)}`);
     childLines = child.lines;
@@ -286,6 +326,7 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
     const summary = summarize(child.lines, start, seed);
     if (!summary.ready) totals.killsBeforeReady++;
     if (summary.maintenanceAtKill !== null) totals.maintenance[summary.maintenanceAtKill]++;
+    for (const what of ["flush", "compaction", "gc"] as const) if (summary.workAtKill[what]) totals.work[what]++;
 
     // The power cut of the lossy flavour: the child's unsynced bytes died with it; its unsynced
     // directory operations are undone now (a random suffix of them).
@@ -357,7 +398,8 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
     totals.acknowledgedUnsyncedLost += acknowledgedLost;
     finalKeys = model.size;
     options.log?.(
-      `kill ${kill}/${kills}: ${summary.ready ? `after ${child.lines.length} lines` : "before ready"}${summary.maintenanceAtKill === null ? "" : ` during ${summary.maintenanceAtKill}`}, ` +
+      `kill ${kill}/${kills}: ${summary.ready ? `after ${child.lines.length} lines` : "before ready"}${"afterPhase" in schedule ? ` aimed at ${schedule.afterPhase}` : ""}` +
+        `${summary.maintenanceAtKill === null ? "" : ` during ${summary.maintenanceAtKill}`}${(["flush", "compaction", "gc"] as const).filter((what) => summary.workAtKill[what]).map((what) => ` in ${what}`).join("")}, ` +
         `acked ${summary.acknowledged.length} (synced ${synced}), prefix ${start}..${j} of issued ..${summary.issuedMax}, recovery ${recovered.recoveryMs.toFixed(1)} ms${recovered.cut ? " (cut)" : ""}${lossySide === null ? "" : `, ${undone} directory ops undone`}`,
     );
   }
@@ -372,6 +414,8 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
     kills,
     killsBeforeReady: totals.killsBeforeReady,
     killsDuringMaintenance: totals.maintenance,
+    killsDuringWork: totals.work,
+    killsAimed: totals.aimed,
     opsIssued: totals.opsIssued,
     acknowledgedSynced: totals.acknowledgedSynced,
     acknowledgedUnsynced: totals.acknowledgedUnsynced,

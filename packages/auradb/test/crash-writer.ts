@@ -7,7 +7,9 @@
  * - `ready`: the database is open (recovery done);
  * - `w <index>`: write `index` is about to be issued (the parent's upper bound of the prefix);
  * - `a <index>`: write `index` was acknowledged (its promise resolved);
- * - `m <index> <kind>` / `e <index>`: maintenance op (flush, compact, gc) started / finished.
+ * - `m <index> <kind>` / `e <index>`: maintenance op (flush, compact, gc) started / finished;
+ * - `P <event>`: the engine's `onEvent` (a flush, compaction or GC starting or ending, tables
+ *   written, a WAL roll), explicit or in the background: the parent may aim a kill at one.
  * Up to `--window` writes are in flight at once (group commit); at most one maintenance op runs
  * beside them. Any error is fatal: it goes to stderr and the exit code is 1. With `--lossy SIDE`
  * the database runs on `LossyFs` (lossy-fs.ts): unsynced bytes die with the process.
@@ -15,7 +17,7 @@
 import { writeSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { nodeFs } from "@auradb/fs/node";
-import { AuraDB } from "../src/index.ts";
+import { AuraDB, type AuraEvent } from "../src/index.ts";
 import { CRASH_DB_OPTIONS, isWrite, opAt, toBatch, valueBytes } from "./crash-workload.ts";
 import { LossyFs } from "./lossy-fs.ts";
 
@@ -41,7 +43,8 @@ const fail = (error: unknown): never => {
 
 // --lossy SIDE: the "lossy" flavour, where the kill is a power cut (lossy-fs.ts; SIDE holds its journal).
 const fs = values.lossy === undefined ? undefined : new LossyFs(nodeFs(), values.lossy);
-const db = await AuraDB.open(dir, { ...CRASH_DB_OPTIONS, ...(fs === undefined ? {} : { fs }) }).catch(fail);
+const onEvent = (event: AuraEvent): void => say(`P ${event.kind}`);
+const db = await AuraDB.open(dir, { ...CRASH_DB_OPTIONS, onEvent, ...(fs === undefined ? {} : { fs }) }).catch(fail);
 say("ready");
 const inFlight = new Set<Promise<void>>();
 let maintenance: Promise<void> | null = null;
