@@ -58,8 +58,8 @@ export interface AuraDBOptions {
    * background work runs. Recovery runs as usual (the log is replayed, a torn tail is cut), but
    * what it would write (a fresh manifest, CURRENT, a cut log) stays in memory. The LOCK file is
    * not taken: another process may have the database open for writing; its files may then change
-   * under this one, which can fail reads with an error (never damage anything). Bounded memory:
-   * the log's records since the last flush are held in the memtable.
+   * under this one, which can fail reads with an error (never damage anything). Memory: the log's
+   * records since the last flush are held in the memtable, however many there are.
    */
   readonly readOnly?: boolean;
   /**

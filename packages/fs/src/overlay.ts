@@ -13,6 +13,7 @@
  * fail with an error; it never damages anything).
  */
 import { ClosedError, IOError, LockedError, NotFoundError, ReadOnlyError } from "./errors.ts";
+import { readAt, readAtSync } from "./io.ts";
 import type { File, FileStat, FileSystem, FsLock, FsSupports, OpenOptions } from "./types.ts";
 
 /** The contents of a path once it lives in memory (copied from disk on its first change). */
@@ -93,7 +94,7 @@ export class ReadOnlyOverlayFs implements FileSystem {
     const data = this.memory.get(normal);
     if (data !== undefined) return { size: data.size, isFile: true, isDirectory: false, mtimeMs: 0 };
     if (this.directories.has(normal)) return { size: 0, isFile: false, isDirectory: true, mtimeMs: 0 };
-    if (this.isHidden(normal)) throw new NotFoundError(`auradb/cli: no such file: ${path}`, { path });
+    if (this.isHidden(normal)) throw new NotFoundError(`auradb/fs: no such file: ${path}`, { path });
     return this.lower.stat(normal);
   }
 
@@ -106,7 +107,7 @@ export class ReadOnlyOverlayFs implements FileSystem {
       for (const name of await this.lower.list(normal)) if (!this.hidden.has(`${normal}/${name}`)) names.add(name);
     }
     for (const path of [...this.memory.keys(), ...this.directories]) if (parentOf(path) === normal) names.add(nameOf(path));
-    if (!found) throw new NotFoundError(`auradb/cli: no such directory: ${dir}`, { path: dir });
+    if (!found) throw new NotFoundError(`auradb/fs: no such directory: ${dir}`, { path: dir });
     return [...names].sort();
   }
 
@@ -114,7 +115,7 @@ export class ReadOnlyOverlayFs implements FileSystem {
     const normal = normalize(dir);
     if (await this.exists(normal)) {
       if ((await this.stat(normal)).isDirectory) return;
-      throw new IOError(`auradb/cli: ${dir} exists and is not a directory`, { path: dir, op: "mkdir", systemCode: "EEXIST" });
+      throw new IOError(`auradb/fs: ${dir} exists and is not a directory`, { path: dir, op: "mkdir", systemCode: "EEXIST" });
     }
     await this.mkdir(parentOf(normal));
     this.directories.add(normal);
@@ -123,18 +124,18 @@ export class ReadOnlyOverlayFs implements FileSystem {
 
   /** Nothing to make durable; a missing directory is still a `NotFoundError`, as the contract says. */
   async syncDir(dir: string): Promise<void> {
-    if (!(await this.exists(normalize(dir)))) throw new NotFoundError(`auradb/cli: no such directory: ${dir}`, { path: dir });
+    if (!(await this.exists(normalize(dir)))) throw new NotFoundError(`auradb/fs: no such directory: ${dir}`, { path: dir });
   }
 
   /** A lock of this process only, with its lock file in memory (see the module's NB). */
   async lock(path: string): Promise<FsLock> {
     const normal = normalize(path);
-    if (this.locks.has(normal)) throw new LockedError(`auradb/cli: ${path} is locked`, { path });
+    if (this.locks.has(normal)) throw new LockedError(`auradb/fs: ${path} is locked`, { path });
     // NB: taken before the first await, so that of two concurrent calls exactly one wins.
     this.locks.add(normal);
     if (!(await this.exists(parentOf(normal)))) {
       this.locks.delete(normal);
-      throw new NotFoundError(`auradb/cli: no such directory: ${parentOf(normal)}`, { path });
+      throw new NotFoundError(`auradb/fs: no such directory: ${parentOf(normal)}`, { path });
     }
     const created = !(await this.exists(normal));
     if (created) this.memory.set(normal, { bytes: new Uint8Array(64), size: 0 });
@@ -152,7 +153,7 @@ export class ReadOnlyOverlayFs implements FileSystem {
 
   async remove(path: string, options: { recursive?: boolean } = {}): Promise<void> {
     const normal = normalize(path);
-    if (!(await this.exists(normal))) throw new NotFoundError(`auradb/cli: no such file: ${path}`, { path });
+    if (!(await this.exists(normal))) throw new NotFoundError(`auradb/fs: no such file: ${path}`, { path });
     if (options.recursive === true) {
       for (const key of [...this.memory.keys()]) if (key.startsWith(`${normal}/`)) this.memory.delete(key);
       for (const key of [...this.directories]) if (key.startsWith(`${normal}/`)) this.directories.delete(key);
@@ -184,18 +185,11 @@ export class ReadOnlyOverlayFs implements FileSystem {
   private async materialize(path: string): Promise<MemoryData> {
     const existing = this.memory.get(path);
     if (existing !== undefined) return existing;
-    if (this.isHidden(path)) throw new NotFoundError(`auradb/cli: no such file: ${path}`, { path });
+    if (this.isHidden(path)) throw new NotFoundError(`auradb/fs: no such file: ${path}`, { path });
     const file = await this.lower.open(path, { readOnly: true });
     try {
-      const size = await file.size();
-      const bytes = new Uint8Array(Math.max(size, 64));
-      let done = 0;
-      while (done < size) {
-        const read = await file.read(bytes.subarray(done, size), done);
-        if (read === 0) break;
-        done += read;
-      }
-      const data = { bytes, size: done };
+      const bytes = await readAt(file, 0, await file.size());
+      const data = { bytes, size: bytes.length };
       this.memory.set(path, data);
       return data;
     } finally {
@@ -207,11 +201,11 @@ export class ReadOnlyOverlayFs implements FileSystem {
     const normal = normalize(path);
     const exists = await this.exists(normal);
     if (exists && options.create === true && options.exclusive === true) {
-      throw new IOError(`auradb/cli: ${path} exists`, { path, op: "open", systemCode: "EEXIST" });
+      throw new IOError(`auradb/fs: ${path} exists`, { path, op: "open", systemCode: "EEXIST" });
     }
     if (!exists) {
-      if (options.create !== true || options.readOnly === true) throw new NotFoundError(`auradb/cli: no such file: ${path}`, { path });
-      if (!(await this.exists(parentOf(normal)))) throw new NotFoundError(`auradb/cli: no such directory: ${parentOf(normal)}`, { path });
+      if (options.create !== true || options.readOnly === true) throw new NotFoundError(`auradb/fs: no such file: ${path}`, { path });
+      if (!(await this.exists(parentOf(normal)))) throw new NotFoundError(`auradb/fs: no such directory: ${parentOf(normal)}`, { path });
       this.memory.set(normal, { bytes: new Uint8Array(256), size: 0 });
     }
     let node = this.nodes.get(normal);
@@ -237,15 +231,8 @@ export class ReadOnlyOverlayFs implements FileSystem {
   writableSync(node: Node): MemoryData {
     if (node.memory !== null) return node.memory;
     const lower = node.lower!;
-    const size = sizeSync(lower);
-    const bytes = new Uint8Array(Math.max(size, 64));
-    let done = 0;
-    while (done < size) {
-      const read = lower.readSync(bytes.subarray(done, size), done);
-      if (read === 0) break;
-      done += read;
-    }
-    node.memory = { bytes, size: done };
+    const bytes = readAtSync(lower, 0, sizeSync(lower));
+    node.memory = { bytes, size: bytes.length };
     this.memory.set(node.path, node.memory);
     return node.memory;
   }
@@ -316,8 +303,8 @@ class OverlayFile implements File {
   }
 
   private check(write: boolean): void {
-    if (this.closed) throw new ClosedError(`auradb/cli: ${this.path} is closed`, { path: this.path });
-    if (write && this.readOnly) throw new ReadOnlyError(`auradb/cli: ${this.path} was opened read-only`, { path: this.path });
+    if (this.closed) throw new ClosedError(`auradb/fs: ${this.path} is closed`, { path: this.path });
+    if (write && this.readOnly) throw new ReadOnlyError(`auradb/fs: ${this.path} was opened read-only`, { path: this.path });
   }
 
   async read(buffer: Uint8Array, position: number): Promise<number> {
